@@ -1,0 +1,1 @@
+//! Opening a device selection (hid, udp, sim) as a transport (to be written).

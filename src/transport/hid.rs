@@ -1,0 +1,1 @@
+//! Real security keys through hidapi (to be written).

@@ -1,0 +1,87 @@
+//! Transports carry 64-byte CTAPHID reports between this program and an
+//! authenticator: real keys over HID ([`hid`]), simulators over UDP ([`udp`])
+//! and the built-in simulator over in-process channels ([`inproc`]).
+//!
+//! This layer knows nothing about CTAPHID framing; it moves whole reports.
+
+pub mod hid;
+pub mod inproc;
+mod spec;
+pub mod udp;
+
+use std::time::Duration;
+
+pub use spec::DeviceSpec;
+
+/// Size of one CTAPHID report (without the HID report-ID byte).
+pub const REPORT_LEN: usize = 64;
+
+/// One CTAPHID report.
+pub type Report = [u8; REPORT_LEN];
+
+/// What can go wrong below the CTAPHID layer.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The OS refused to open the device (Linux udev rule missing, Windows not elevated).
+    #[error("permission denied opening {path}")]
+    PermissionDenied {
+        /// Device path or address.
+        path: String,
+    },
+    /// The device disappeared (unplugged, simulator stopped).
+    #[error("device {0} is gone (unplugged or closed)")]
+    Gone(String),
+    /// No report arrived within the timeout.
+    #[error("no answer from the device within {0:?}")]
+    Timeout(Duration),
+    /// No device matches the selection.
+    #[error("no such device: {0}")]
+    NotFound(String),
+    /// A device selection string could not be parsed.
+    #[error("invalid device {input:?}: {reason}")]
+    BadSpec {
+        /// The string as given.
+        input: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Any other I/O failure.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// Device path or address.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An error reported by hidapi.
+    #[error("HID error on {path}: {message}")]
+    Hid {
+        /// Device path.
+        path: String,
+        /// hidapi's message.
+        message: String,
+    },
+}
+
+/// A bidirectional, report-oriented link to one authenticator.
+pub trait Transport: Send {
+    /// Sends one 64-byte report.
+    fn send(&mut self, report: &Report) -> Result<(), TransportError>;
+    /// Waits at most `timeout` for one report; [`TransportError::Timeout`] if none came.
+    fn recv(&mut self, timeout: Duration) -> Result<Report, TransportError>;
+    /// The device selection string this transport was opened from (`hid:…`, `udp:…`, `sim:…`).
+    fn name(&self) -> String;
+}
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn send(&mut self, report: &Report) -> Result<(), TransportError> {
+        (**self).send(report)
+    }
+    fn recv(&mut self, timeout: Duration) -> Result<Report, TransportError> {
+        (**self).recv(timeout)
+    }
+    fn name(&self) -> String {
+        (**self).name()
+    }
+}

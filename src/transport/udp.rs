@@ -1,0 +1,1 @@
+//! CTAPHID over UDP (to be written).
