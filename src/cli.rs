@@ -226,6 +226,13 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let _ = &cli;
-    anyhow::bail!("not wired yet")
+    use crate::commands::{keys, simulate};
+    match &cli.command {
+        Some(Command::List(a)) => keys::list(a.json),
+        Some(Command::Info(a)) => keys::info(a.device.as_deref(), a.json),
+        Some(Command::Probe(a)) => keys::probe(a.device.device.as_deref(), a.pin_stdin, a.device.json),
+        Some(Command::Simulate(a)) => simulate::simulate(a),
+        Some(Command::Scenarios(a)) => simulate::scenarios(a.json),
+        _ => anyhow::bail!("not wired yet"),
+    }
 }

@@ -9,6 +9,9 @@ pub mod aaguid;
 pub mod compat;
 pub mod findings;
 pub mod guide;
+pub mod markdown;
+pub mod mockup;
+pub mod ui;
 
 use std::borrow::Cow;
 use std::fmt;

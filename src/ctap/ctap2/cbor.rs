@@ -74,16 +74,31 @@ pub fn decode(data: &[u8], what: &'static str) -> Result<Value, DecodeError> {
     let value: Value = ciborium::de::from_reader_with_recursion_limit(&mut cursor, MAX_DEPTH)
         .map_err(|e| DecodeError::Cbor {
             what,
-            reason: e.to_string(),
+            reason: describe(&e),
         })?;
     let used = cursor.position();
     if used != data.len() as u64 {
         return Err(DecodeError::Cbor {
             what,
-            reason: format!("{} trailing bytes", (data.len() as u64).saturating_sub(used)),
+            reason: format!(
+                "{} trailing bytes",
+                (data.len() as u64).saturating_sub(used)
+            ),
         });
     }
     Ok(value)
+}
+
+fn describe(e: &ciborium::de::Error<std::io::Error>) -> String {
+    use ciborium::de::Error;
+    match e {
+        Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => "truncated".into(),
+        Error::Io(io) => io.to_string(),
+        Error::Syntax(at) => format!("syntax error at byte {at}"),
+        Error::Semantic(Some(at), msg) => format!("{msg} (at byte {at})"),
+        Error::Semantic(None, msg) => msg.clone(),
+        Error::RecursionLimitExceeded => "nested too deeply".into(),
+    }
 }
 
 /// Decoded CBOR map with integer keys, as CTAP2 responses use.
@@ -294,8 +309,14 @@ mod tests {
 
     #[test]
     fn trailing_bytes_and_truncation_are_errors() {
-        assert!(matches!(decode(&[0x01, 0x02], "t"), Err(DecodeError::Cbor { .. })));
-        assert!(matches!(decode(&[0xA1, 0x01], "t"), Err(DecodeError::Cbor { .. })));
+        assert!(matches!(
+            decode(&[0x01, 0x02], "t"),
+            Err(DecodeError::Cbor { .. })
+        ));
+        assert!(matches!(
+            decode(&[0xA1, 0x01], "t"),
+            Err(DecodeError::Cbor { .. })
+        ));
         assert!(matches!(decode(&[], "t"), Err(DecodeError::Cbor { .. })));
     }
 

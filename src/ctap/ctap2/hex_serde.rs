@@ -16,11 +16,8 @@ pub fn opt_bytes<S: Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::E
 }
 
 /// Serializes a 16-byte AAGUID in the usual hyphenated lowercase form.
-pub fn aaguid<S: Serializer>(b: &Option<[u8; 16]>, s: S) -> Result<S::Ok, S::Error> {
-    match b {
-        Some(b) => s.serialize_str(&format_aaguid(b)),
-        None => s.serialize_none(),
-    }
+pub fn aaguid<S: Serializer>(b: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_aaguid(b))
 }
 
 /// Formats an AAGUID as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.

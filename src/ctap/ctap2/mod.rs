@@ -95,3 +95,33 @@ pub fn encode_selection() -> Vec<u8> {
 pub fn encode_get_info() -> Vec<u8> {
     Vec::new()
 }
+
+impl DecodeError {
+    /// Which response was being decoded.
+    pub fn what(&self) -> &'static str {
+        match self {
+            DecodeError::Cbor { what, .. }
+            | DecodeError::Missing { what, .. }
+            | DecodeError::WrongType { what, .. }
+            | DecodeError::Invalid { what, .. } => what,
+        }
+    }
+
+    /// What was wrong, without the response name.
+    pub fn detail(&self) -> String {
+        match self {
+            DecodeError::Cbor { reason, .. } => format!("invalid CBOR: {reason}"),
+            DecodeError::Missing { key, .. } => format!("required field {key} missing"),
+            DecodeError::WrongType {
+                field, expected, ..
+            } => format!("field {field} is not a {expected}"),
+            DecodeError::Invalid { field, reason, .. } => format!("field {field}: {reason}"),
+        }
+    }
+}
+
+impl From<DecodeError> for crate::ctap::error::CtapError {
+    fn from(e: DecodeError) -> Self {
+        crate::ctap::error::CtapError::malformed(e.what(), e.detail())
+    }
+}

@@ -33,14 +33,26 @@ fn take(input: &[u8], pos: &mut usize, n: u64, what: &'static str) -> Result<(),
     Ok(())
 }
 
-fn read_uint(input: &[u8], pos: &mut usize, bytes: usize, what: &'static str) -> Result<u64, VerifyError> {
+fn read_uint(
+    input: &[u8],
+    pos: &mut usize,
+    bytes: usize,
+    what: &'static str,
+) -> Result<u64, VerifyError> {
     let start = *pos;
     take(input, pos, bytes as u64, what)?;
-    let slice = input.get(start..*pos).ok_or(VerifyError::Truncated { what })?;
+    let slice = input
+        .get(start..*pos)
+        .ok_or(VerifyError::Truncated { what })?;
     Ok(slice.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
 }
 
-fn scan(input: &[u8], pos: &mut usize, depth: usize, what: &'static str) -> Result<Item, VerifyError> {
+fn scan(
+    input: &[u8],
+    pos: &mut usize,
+    depth: usize,
+    what: &'static str,
+) -> Result<Item, VerifyError> {
     if depth > MAX_DEPTH {
         return Err(VerifyError::BadCbor(format!("{what}: nested too deeply")));
     }
@@ -70,7 +82,9 @@ fn scan(input: &[u8], pos: &mut usize, depth: usize, what: &'static str) -> Resu
         (2 | 3, None) => loop {
             // Indefinite string: definite chunks of the same major type, then break.
             let chunk_start = *pos;
-            let head = *input.get(chunk_start).ok_or(VerifyError::Truncated { what })?;
+            let head = *input
+                .get(chunk_start)
+                .ok_or(VerifyError::Truncated { what })?;
             if head == 0xff {
                 *pos += 1;
                 return Ok(Item::Value);
@@ -117,7 +131,12 @@ fn scan(input: &[u8], pos: &mut usize, depth: usize, what: &'static str) -> Resu
     }
 }
 
-fn expect_value(input: &[u8], pos: &mut usize, depth: usize, what: &'static str) -> Result<(), VerifyError> {
+fn expect_value(
+    input: &[u8],
+    pos: &mut usize,
+    depth: usize,
+    what: &'static str,
+) -> Result<(), VerifyError> {
     match scan(input, pos, depth + 1, what)? {
         Item::Value => Ok(()),
         Item::Break => Err(VerifyError::BadCbor(format!("{what}: unexpected break"))),
@@ -144,7 +163,10 @@ mod tests {
             V::Bytes(vec![7; 300]),
             V::Text("héllo".into()),
             V::Array(vec![V::Bool(true), V::Null, V::Float(1.5)]),
-            V::Map(vec![(V::Integer(1.into()), V::Map(vec![(V::Text("a".into()), V::Bytes(vec![]))]))]),
+            V::Map(vec![(
+                V::Integer(1.into()),
+                V::Map(vec![(V::Text("a".into()), V::Bytes(vec![]))]),
+            )]),
             V::Tag(24, Box::new(V::Bytes(vec![1, 2, 3]))),
         ];
         for v in values {
@@ -154,7 +176,10 @@ mod tests {
             assert_eq!(item_len(&bytes, "test").unwrap(), len, "{v:?}");
             // Every strict prefix is truncated.
             for cut in 0..len {
-                assert!(item_len(&bytes[..cut], "test").is_err(), "{v:?} cut at {cut}");
+                assert!(
+                    item_len(&bytes[..cut], "test").is_err(),
+                    "{v:?} cut at {cut}"
+                );
             }
         }
     }
@@ -181,7 +206,10 @@ mod tests {
         assert!(matches!(item_len(&deep, "t"), Err(VerifyError::BadCbor(_))));
         // Byte string claiming 2^64-1 bytes.
         let huge = [0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00];
-        assert!(matches!(item_len(&huge, "t"), Err(VerifyError::Truncated { .. })));
+        assert!(matches!(
+            item_len(&huge, "t"),
+            Err(VerifyError::Truncated { .. })
+        ));
         // Array claiming 2^32 elements but with no data: fails quickly.
         let many = [0x9a, 0xff, 0xff, 0xff, 0xff];
         assert!(item_len(&many, "t").is_err());

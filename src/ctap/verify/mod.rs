@@ -15,7 +15,7 @@ pub mod cose;
 mod hexser;
 mod x509;
 
-pub use attestation::{AttestationKind, AttestationOutcome};
+pub use attestation::{AttestationKind, AttestationObject, AttestationOutcome};
 pub use authdata::{Aaguid, AttestedCredentialData, AuthenticatorData, Flags};
 pub use cose::CoseKey;
 

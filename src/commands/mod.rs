@@ -1,0 +1,6 @@
+//! The command implementations behind [`crate::cli`]; they decide what is
+//! printed, the library only returns data.
+
+pub mod keys;
+pub mod pin;
+pub mod simulate;

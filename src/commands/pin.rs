@@ -1,0 +1,101 @@
+//! Where the command line gets a PIN from: the first line of standard input
+//! (`--pin-stdin`), or a masked prompt on the terminal. The PIN lives in
+//! zeroized memory and is never printed.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use fido_doctor::ctap::probe::PinSource;
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::terminal;
+use zeroize::Zeroizing;
+
+/// Reads the PIN once from standard input, when first asked, and gives the
+/// same PIN to later operations of the probe (each needs a fresh token).
+pub struct StdinPin {
+    pin: Option<Zeroizing<String>>,
+    retries_seen: Option<u32>,
+}
+
+impl StdinPin {
+    /// A source reading one line from stdin.
+    pub fn new() -> Self {
+        StdinPin {
+            pin: None,
+            retries_seen: None,
+        }
+    }
+}
+
+impl PinSource for StdinPin {
+    fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
+        if let Some(pin) = &self.pin {
+            // Fewer attempts left than last time means the PIN was wrong:
+            // don't burn more attempts with the same one.
+            if matches!((retries, self.retries_seen), (Some(now), Some(before)) if now < before) {
+                return None;
+            }
+            self.retries_seen = retries;
+            return Some(pin.clone());
+        }
+        let mut line = Zeroizing::new(String::new());
+        std::io::stdin().lock().read_line(&mut line).ok()?;
+        let pin = Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string());
+        if pin.is_empty() {
+            return None;
+        }
+        self.retries_seen = retries;
+        self.pin = Some(pin.clone());
+        Some(pin)
+    }
+}
+
+/// Asks on the terminal with echo off, showing `*` per character.
+/// Declines when there is no terminal.
+pub struct PromptPin;
+
+impl PinSource for PromptPin {
+    fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let mut err = std::io::stderr();
+        match retries {
+            Some(n) => eprint!("PIN of the security key ({n} attempts left, Esc to cancel): "),
+            None => eprint!("PIN of the security key (Esc to cancel): "),
+        }
+        let _ = err.flush();
+        terminal::enable_raw_mode().ok()?;
+        let pin = read_masked(&mut err);
+        let _ = terminal::disable_raw_mode();
+        eprintln!();
+        pin
+    }
+}
+
+fn read_masked(out: &mut impl Write) -> Option<Zeroizing<String>> {
+    let mut pin = Zeroizing::new(String::new());
+    loop {
+        let Event::Key(key) = event::read().ok()? else {
+            continue;
+        };
+        if key.kind != KeyEventKind::Press {
+            continue;
+        }
+        match key.code {
+            KeyCode::Enter => return (!pin.is_empty()).then_some(pin),
+            KeyCode::Esc => return None,
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => return None,
+            KeyCode::Backspace => {
+                if pin.pop().is_some() {
+                    let _ = write!(out, "\x08 \x08");
+                }
+            }
+            KeyCode::Char(c) if pin.len() < 64 => {
+                pin.push(c);
+                let _ = write!(out, "*");
+            }
+            _ => {}
+        }
+        let _ = out.flush();
+    }
+}

@@ -1,0 +1,192 @@
+//! The vocabulary of a diagnosis: [`FindingId`] (one per piece of advice in
+//! `content/*/findings.toml`), [`Severity`] and [`Finding`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+macro_rules! finding_ids {
+    ($( $(#[$doc:meta])* $variant:ident = $id:literal, )*) => {
+        /// Every finding the rules can emit; the kebab-case id keys its texts.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum FindingId {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl FindingId {
+            /// All ids, in declaration order.
+            pub const ALL: &'static [FindingId] = &[ $( FindingId::$variant, )* ];
+
+            /// The kebab-case id (`pin-not-set`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( FindingId::$variant => $id, )*
+                }
+            }
+        }
+
+        impl FromStr for FindingId {
+            type Err = UnknownFinding;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $( $id => Ok(FindingId::$variant), )*
+                    other => Err(UnknownFinding(other.to_string())),
+                }
+            }
+        }
+    };
+}
+
+finding_ids! {
+    /// A key passed every check.
+    OkKeyReady = "ok-key-ready",
+    /// The OS × browser combination is in the guide's list.
+    OkCombination = "ok-combination",
+    /// The OS × browser combination is supported by no source.
+    ComboUnsupported = "combo-unsupported",
+    /// Microsoft's newer matrix allows the combination; the guide's list does not.
+    ComboNewerMatrix = "combo-newer-matrix",
+    /// Sign-in works there but registering a new key does not.
+    ComboRegistrationUnsupported = "combo-registration-unsupported",
+    /// No supported browser was found.
+    BrowserMissing = "browser-missing",
+    /// A browser is a Snap or Flatpak and may not reach USB keys.
+    BrowserSandboxed = "browser-sandboxed",
+    /// No key is connected.
+    NoKey = "no-key",
+    /// The key speaks only U2F.
+    KeyU2fOnly = "key-u2f-only",
+    /// The key has no PIN yet.
+    PinNotSet = "pin-not-set",
+    /// The key has no PIN and this is a Mac/iPhone, which cannot set one during registration.
+    PinNotSetApple = "pin-not-set-apple",
+    /// The PIN is blocked.
+    PinBlocked = "pin-blocked",
+    /// Few PIN tries left.
+    PinRetriesLow = "pin-retries-low",
+    /// No room for another discoverable credential.
+    StoreFull = "store-full",
+    /// The key cannot store discoverable credentials.
+    NoResidentKey = "no-resident-key",
+    /// The key lacks hmac-secret (needed for Windows sign-in).
+    HmacSecretMissing = "hmac-secret-missing",
+    /// The model is not in Entra's attestation-eligible list.
+    AaguidNotEligible = "aaguid-not-eligible",
+    /// The attestation could not be verified.
+    AttestationUnverified = "attestation-unverified",
+    /// Nobody touched the key in time.
+    PresenceTimeout = "presence-timeout",
+    /// The prompt was declined.
+    UserRefused = "user-refused",
+    /// Linux: no permission to open the key (udev rule missing).
+    PermissionLinuxUdev = "permission-linux-udev",
+    /// Windows: opening keys directly needs administrator rights.
+    PermissionWindowsAdmin = "permission-windows-admin",
+    /// Running over SSH or Remote Desktop.
+    RemoteSession = "remote-session",
+    /// Running inside WSL.
+    WslSession = "wsl-session",
+    /// Running in a container or virtual machine.
+    ContainerOrVm = "container-or-vm",
+    /// Passkeys (phone, password manager) are not accepted by the university.
+    PasskeyNotAccepted = "passkey-not-accepted",
+    /// A security key cannot be the default sign-in method.
+    NotDefaultMethod = "not-default-method",
+    /// The key disappeared during the probe.
+    DeviceUnplugged = "device-unplugged",
+    /// The key answered with malformed data.
+    DeviceMalformed = "device-malformed",
+    /// The probe failed for another reason.
+    ProbeFailed = "probe-failed",
+}
+
+/// An id string that names no finding.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown finding id {0:?}")]
+pub struct UnknownFinding(pub String);
+
+impl fmt::Display for FindingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a finding is. Ordered: `Ok < Info < Warn < Fail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Good news.
+    Ok,
+    /// Worth knowing.
+    Info,
+    /// Likely to cause trouble.
+    Warn,
+    /// Will not work as is.
+    Fail,
+}
+
+impl Severity {
+    /// Lowercase name (`warn`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Fail => "fail",
+        }
+    }
+}
+
+/// One conclusion of the diagnosis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Which advice applies.
+    pub id: FindingId,
+    /// How bad it is.
+    pub severity: Severity,
+    /// Values for the `{name}` placeholders in the advice text.
+    pub placeholders: BTreeMap<String, String>,
+    /// Guide step to open; filled from the finding text when rendered (see
+    /// `Report::build`), None straight out of the rules.
+    pub guide_step: Option<String>,
+}
+
+impl Finding {
+    /// A finding without placeholders.
+    pub fn new(id: FindingId, severity: Severity) -> Self {
+        Finding {
+            id,
+            severity,
+            placeholders: BTreeMap::new(),
+            guide_step: None,
+        }
+    }
+
+    /// Adds a placeholder value.
+    pub fn with(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.placeholders.insert(name.to_string(), value.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_serialise_kebab_case() {
+        assert_eq!(FindingId::ALL.len(), 30);
+        for id in FindingId::ALL {
+            assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
+            assert_eq!(
+                serde_json::to_value(id).unwrap(),
+                serde_json::Value::String(id.as_str().to_string())
+            );
+        }
+        assert!("pin".parse::<FindingId>().is_err());
+        assert!(Severity::Fail > Severity::Warn && Severity::Info > Severity::Ok);
+    }
+}

@@ -1,0 +1,143 @@
+//! Turning a [`ProbeReport`] from `ctap::probe::run` into [`KeyFacts`]:
+//! what getInfo says (protocol, PIN, resident keys, extensions), how the
+//! test registration and sign-in went, and the first failure, classified.
+
+use crate::content::aaguid::{Aaguid, AaguidTable};
+use crate::ctap::probe::{
+    Failure, FailureCode, KeyKind, KeyReport, Outcome, ProbeReport, Registration,
+};
+use crate::ctap::verify::attestation::AttestationKind;
+
+use super::keys::{FailureKind, KeyFacts, PinState, ProbeFailure, Protocol, StepOutcome};
+
+impl FailureKind {
+    /// Classifies a probe failure code.
+    pub fn from_code(code: FailureCode) -> FailureKind {
+        match code {
+            FailureCode::PermissionDenied => FailureKind::PermissionDenied,
+            FailureCode::DeviceGone | FailureCode::NotFound => FailureKind::Gone,
+            FailureCode::Timeout => FailureKind::NoResponse,
+            FailureCode::TouchTimeout => FailureKind::PresenceTimeout,
+            FailureCode::UserRefused => FailureKind::UserRefused,
+            FailureCode::PinBlocked => FailureKind::PinBlocked,
+            FailureCode::PinAuthBlocked => FailureKind::PinAuthBlocked,
+            FailureCode::PinInvalid => FailureKind::PinInvalid,
+            FailureCode::PinNotSet => FailureKind::PinNotSet,
+            FailureCode::KeyStoreFull => FailureKind::StoreFull,
+            // Garbled frames or answers whose signatures do not check out.
+            FailureCode::HidError | FailureCode::Malformed | FailureCode::VerificationFailed => {
+                FailureKind::Malformed
+            }
+            FailureCode::Cancelled | FailureCode::PinDeclined => FailureKind::Cancelled,
+            FailureCode::Transport
+            | FailureCode::PinFormat
+            | FailureCode::UvBlocked
+            | FailureCode::NotSupported
+            | FailureCode::CtapStatus
+            | FailureCode::U2fStatus => FailureKind::Other,
+        }
+    }
+}
+
+fn probe_failure(stage: &str, f: &Failure) -> ProbeFailure {
+    ProbeFailure {
+        kind: FailureKind::from_code(f.code),
+        stage: stage.to_string(),
+        detail: f.message.clone(),
+    }
+}
+
+fn step<T>(o: &Outcome<T>) -> Option<StepOutcome> {
+    match o {
+        Outcome::Ok { elapsed, .. } => Some(StepOutcome {
+            ok: true,
+            millis: Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)),
+            error: None,
+        }),
+        Outcome::Failed { error, elapsed } => Some(StepOutcome {
+            ok: false,
+            millis: Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)),
+            error: Some(error.message.clone()),
+        }),
+        Outcome::Skipped { .. } => None,
+    }
+}
+
+fn apply_key_report(k: &mut KeyFacts, kr: &KeyReport) {
+    let (maj, min, build) = kr.init.device_version;
+    k.firmware = Some(format!("{maj}.{min}.{build}"));
+    match kr.kind {
+        KeyKind::U2fOnly => {
+            k.protocol = Some(Protocol::U2fOnly);
+            k.versions = kr.u2f_version.iter().cloned().collect();
+        }
+        KeyKind::Fido2 => k.protocol = Some(Protocol::Fido2),
+    }
+    let Some(info) = &kr.info else {
+        return;
+    };
+    k.versions = info.versions.clone();
+    k.aaguid = Some(Aaguid(info.aaguid).to_string());
+    // `rk` absent means false (CTAP 2.1, authenticatorGetInfo options).
+    k.rk = Some(info.options.get("rk").copied().unwrap_or(false));
+    k.rk_remaining = info
+        .remaining_discoverable_credentials
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    k.client_pin = Some(match info.options.get("clientPin") {
+        None => PinState::Unsupported,
+        Some(false) => PinState::NotSet,
+        Some(true) => PinState::Set,
+    });
+    k.pin_retries = kr.pin_retries;
+    k.pin_blocked = k.client_pin == Some(PinState::Set) && kr.pin_retries == Some(0);
+    k.uv = info.options.get("uv").copied();
+    k.hmac_secret = Some(info.extensions.iter().any(|e| e == "hmac-secret"));
+    k.algorithms = info.algorithms.iter().map(|a| a.alg).collect();
+    if let Some(fw) = info.firmware_version {
+        k.firmware = Some(fw.to_string());
+    }
+}
+
+fn apply_registration(k: &mut KeyFacts, reg: &Registration) {
+    let att = &reg.attestation;
+    k.attestation_format = Some(att.format.clone());
+    let cert_matches = att
+        .certificate_aaguid
+        .as_ref()
+        .is_none_or(|c| c.0 == att.aaguid.0);
+    k.attestation_verified =
+        Some(att.kind == AttestationKind::Basic && att.chain_signatures_verified && cert_matches);
+    if k.aaguid.is_none() && att.aaguid.0 != [0u8; 16] {
+        k.aaguid = Some(Aaguid(att.aaguid.0).to_string());
+    }
+}
+
+/// The facts a probe established about one key, with the model looked up in
+/// `aaguids`. The first failed stage becomes [`KeyFacts::failure`].
+pub fn key_facts(report: &ProbeReport, aaguids: &AaguidTable) -> KeyFacts {
+    let mut k = KeyFacts::unknown(&report.device);
+    match &report.key {
+        Outcome::Ok { value, .. } => apply_key_report(&mut k, value),
+        Outcome::Failed { error, .. } => k.failure = Some(probe_failure("info", error)),
+        Outcome::Skipped { .. } => {}
+    }
+    k.registration = step(&report.registration);
+    k.sign_in = step(&report.authentication);
+    if let Some(reg) = report.registration.ok() {
+        apply_registration(&mut k, reg);
+    }
+    if k.failure.is_none() {
+        k.failure = report
+            .registration
+            .failure()
+            .map(|f| probe_failure("register", f))
+            .or_else(|| {
+                report
+                    .authentication
+                    .failure()
+                    .map(|f| probe_failure("sign-in", f))
+            });
+    }
+    k.apply_aaguid_table(aaguids);
+    k
+}

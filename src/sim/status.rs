@@ -1,0 +1,69 @@
+//! Status codes the simulated authenticator answers with (CTAP 2.1 §8.2),
+//! and CTAPHID error codes (§11.2.9.1.6). Kept here so the device side stays
+//! independent of the client code.
+
+/// Success.
+pub const OK: u8 = 0x00;
+/// CTAP1_ERR_INVALID_COMMAND.
+pub const ERR_INVALID_COMMAND: u8 = 0x01;
+/// CTAP1_ERR_INVALID_PARAMETER.
+pub const ERR_INVALID_PARAMETER: u8 = 0x02;
+/// CTAP1_ERR_INVALID_LENGTH.
+pub const ERR_INVALID_LENGTH: u8 = 0x03;
+/// CTAP2_ERR_CBOR_UNEXPECTED_TYPE.
+pub const ERR_CBOR_UNEXPECTED_TYPE: u8 = 0x11;
+/// CTAP2_ERR_INVALID_CBOR.
+pub const ERR_INVALID_CBOR: u8 = 0x12;
+/// CTAP2_ERR_MISSING_PARAMETER.
+pub const ERR_MISSING_PARAMETER: u8 = 0x14;
+/// CTAP2_ERR_CREDENTIAL_EXCLUDED.
+pub const ERR_CREDENTIAL_EXCLUDED: u8 = 0x19;
+/// CTAP2_ERR_UNSUPPORTED_ALGORITHM.
+pub const ERR_UNSUPPORTED_ALGORITHM: u8 = 0x26;
+/// CTAP2_ERR_OPERATION_DENIED.
+pub const ERR_OPERATION_DENIED: u8 = 0x27;
+/// CTAP2_ERR_KEY_STORE_FULL.
+pub const ERR_KEY_STORE_FULL: u8 = 0x28;
+/// CTAP2_ERR_UNSUPPORTED_OPTION.
+pub const ERR_UNSUPPORTED_OPTION: u8 = 0x2B;
+/// CTAP2_ERR_INVALID_OPTION.
+pub const ERR_INVALID_OPTION: u8 = 0x2C;
+/// CTAP2_ERR_KEEPALIVE_CANCEL.
+pub const ERR_KEEPALIVE_CANCEL: u8 = 0x2D;
+/// CTAP2_ERR_NO_CREDENTIALS.
+pub const ERR_NO_CREDENTIALS: u8 = 0x2E;
+/// CTAP2_ERR_USER_ACTION_TIMEOUT.
+pub const ERR_USER_ACTION_TIMEOUT: u8 = 0x2F;
+/// CTAP2_ERR_NOT_ALLOWED.
+pub const ERR_NOT_ALLOWED: u8 = 0x30;
+/// CTAP2_ERR_PIN_INVALID.
+pub const ERR_PIN_INVALID: u8 = 0x31;
+/// CTAP2_ERR_PIN_BLOCKED.
+pub const ERR_PIN_BLOCKED: u8 = 0x32;
+/// CTAP2_ERR_PIN_AUTH_INVALID.
+pub const ERR_PIN_AUTH_INVALID: u8 = 0x33;
+/// CTAP2_ERR_PIN_AUTH_BLOCKED.
+pub const ERR_PIN_AUTH_BLOCKED: u8 = 0x34;
+/// CTAP2_ERR_PIN_NOT_SET.
+pub const ERR_PIN_NOT_SET: u8 = 0x35;
+/// CTAP2_ERR_PUAT_REQUIRED.
+pub const ERR_PUAT_REQUIRED: u8 = 0x36;
+/// CTAP2_ERR_PIN_POLICY_VIOLATION.
+pub const ERR_PIN_POLICY_VIOLATION: u8 = 0x37;
+/// CTAP2_ERR_UNAUTHORIZED_PERMISSION.
+pub const ERR_UNAUTHORIZED_PERMISSION: u8 = 0x40;
+
+/// CTAPHID_ERROR: invalid command.
+pub const HID_ERR_INVALID_CMD: u8 = 0x01;
+/// CTAPHID_ERROR: invalid parameter.
+pub const HID_ERR_INVALID_PAR: u8 = 0x02;
+/// CTAPHID_ERROR: invalid message length.
+pub const HID_ERR_INVALID_LEN: u8 = 0x03;
+/// CTAPHID_ERROR: invalid sequence number.
+pub const HID_ERR_INVALID_SEQ: u8 = 0x04;
+/// CTAPHID_ERROR: message timed out.
+pub const HID_ERR_MSG_TIMEOUT: u8 = 0x05;
+/// CTAPHID_ERROR: channel busy.
+pub const HID_ERR_CHANNEL_BUSY: u8 = 0x06;
+/// CTAPHID_ERROR: invalid channel.
+pub const HID_ERR_INVALID_CHANNEL: u8 = 0x0B;

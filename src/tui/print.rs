@@ -1,0 +1,58 @@
+//! The guide as plain text for `fido-doctor guide --print`: chapters,
+//! numbered steps, lists, links as `text <url>`, dialogs drawn in ASCII,
+//! wrapped with the same wrapper as the terminal app.
+
+use ratatui::text::Line;
+
+use crate::content::guide::{Chapter, Content};
+
+use super::doc::{DocOptions, blocks_lines, lines_to_text, step_label};
+use super::theme::Theme;
+use super::wrap::{self, wrap};
+
+/// Default width of the printed guide.
+pub const DEFAULT_WIDTH: usize = 80;
+
+/// The whole guide as text wrapped to `width` columns (at least 20).
+pub fn guide_text(content: &Content, width: usize) -> String {
+    let width = width.max(20);
+    let ui = &content.ui;
+    let o = DocOptions {
+        theme: Theme { color: false },
+        ui,
+        ascii: true,
+        markers: true,
+    };
+    let guide = &content.guide;
+    let mut out: Vec<Line<'static>> = Vec::new();
+    underline(&mut out, &ui.app.guide_title, "=", width);
+    let mut chapter: Option<Chapter> = None;
+    for (i, step) in guide.steps.iter().enumerate() {
+        out.push(Line::default());
+        if chapter != Some(step.chapter) {
+            chapter = Some(step.chapter);
+            out.push(Line::default());
+            underline(&mut out, step.chapter.name(ui), "=", width);
+            out.push(Line::default());
+        }
+        let title = match step_label(guide, i, ui) {
+            Some(label) => format!("{label}: {}", step.title),
+            None => step.title.clone(),
+        };
+        underline(&mut out, &title, "-", width);
+        out.push(Line::default());
+        out.extend(blocks_lines(&step.body, width, &o));
+    }
+    lines_to_text(&out)
+}
+
+fn underline(out: &mut Vec<Line<'static>>, text: &str, ch: &str, width: usize) {
+    let lines = wrap(&[text.into()], width);
+    let w = lines
+        .iter()
+        .map(|l| wrap::width(&wrap::line_text(l)))
+        .max()
+        .unwrap_or(0);
+    out.extend(lines);
+    out.push(Line::raw(ch.repeat(w)));
+}

@@ -1,0 +1,85 @@
+//! The help overlay: every key and what it does, centred over the screen.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Widget};
+
+use crate::tui::app::App;
+use crate::tui::layout::centered;
+use crate::tui::wrap::{self, wrap};
+
+use super::frame;
+
+/// The key column and description of each help row.
+pub fn entries(app: &App) -> Vec<(&'static str, String)> {
+    let h = &app.ui().help;
+    vec![
+        ("Up/Down  j/k", h.r#move.clone()),
+        ("Enter  Right", h.next.clone()),
+        ("Left", h.prev.clone()),
+        ("PgUp/PgDn  Space", h.scroll.clone()),
+        ("Home/End", h.ends.clone()),
+        ("Tab  Shift-Tab", h.panes.clone()),
+        ("?", h.help.clone()),
+        ("q  Esc  Ctrl-C", h.quit.clone()),
+    ]
+}
+
+/// Draws the overlay centred in `area`.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let entries = entries(app);
+    let key_w = entries
+        .iter()
+        .map(|(k, _)| wrap::width(k))
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let desc_w = entries
+        .iter()
+        .map(|(_, d)| wrap::width(d))
+        .max()
+        .unwrap_or(0);
+    let width = (key_w + desc_w + 4)
+        .min(area.width.saturating_sub(4) as usize)
+        .max(10);
+    let text_w = width.saturating_sub(4);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for (key, desc) in &entries {
+        let dw = text_w.saturating_sub(key_w).max(1);
+        for (i, l) in wrap(&[Span::raw(desc.clone())], dw).into_iter().enumerate() {
+            let lead = if i == 0 {
+                Span::styled(format!("{key:<key_w$}"), t.key())
+            } else {
+                Span::raw(" ".repeat(key_w))
+            };
+            let mut spans = vec![lead];
+            spans.extend(l.spans);
+            lines.push(Line::from(spans));
+        }
+    }
+    lines.push(Line::default());
+    lines.extend(wrap(
+        &[Span::styled(app.ui().help.close.clone(), t.dim())],
+        text_w,
+    ));
+    let height = (lines.len() + 2) as u16;
+    let rect = centered(area, width as u16, height);
+    Clear.render(rect, buf);
+    let block = frame(app.ascii, t, true).title(Span::styled(
+        format!(" {} ", app.ui().help.title),
+        t.title(),
+    ));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    let inner = Rect::new(
+        inner.x + 1,
+        inner.y,
+        inner.width.saturating_sub(2),
+        inner.height,
+    );
+    for (y, line) in lines.iter().take(inner.height as usize).enumerate() {
+        buf.set_line(inner.x, inner.y + y as u16, line, inner.width);
+    }
+}

@@ -1,0 +1,419 @@
+//! The terminal app driven by scripted messages: navigation, scrolling,
+//! help, panes, quitting, tiny terminals, content errors, the event loop on
+//! a test backend, and the printed guide.
+
+#[path = "fixtures/support.rs"]
+mod support;
+
+use std::sync::mpsc;
+
+use fido_doctor::content::Lang;
+use fido_doctor::tui::runner::run_loop;
+use fido_doctor::tui::wrap::{no_line_start, width};
+use fido_doctor::tui::{App, Command, Msg, Pane, TuiOptions, guide_text, render_to_string, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use support::{app_at, load_fixture};
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+fn press(app: &mut App, msgs: &[Msg]) -> Option<Command> {
+    let mut last = None;
+    for m in msgs {
+        last = update(app, m.clone());
+    }
+    last
+}
+
+fn fixture_app(lang: Lang, w: u16, h: u16) -> App {
+    app_at(
+        load_fixture("guide", lang).unwrap(),
+        &TuiOptions::default(),
+        w,
+        h,
+    )
+}
+
+#[test]
+fn navigation_moves_and_clamps_at_both_ends() {
+    let mut app = fixture_app(Lang::En, 80, 24);
+    assert_eq!(app.page_count(), 4);
+    assert_eq!(app.current, 0);
+    press(&mut app, &[key(KeyCode::Up), ch('k'), key(KeyCode::Left)]);
+    assert_eq!(app.current, 0, "no wrap-around before the first page");
+    press(&mut app, &[key(KeyCode::Down)]);
+    assert_eq!(app.current, 1);
+    press(
+        &mut app,
+        &[ch('j'), key(KeyCode::Enter), key(KeyCode::Right)],
+    );
+    assert_eq!(app.current, 3, "clamped at the last page");
+    press(&mut app, &[key(KeyCode::Left)]);
+    assert_eq!(app.current, 2);
+    press(&mut app, &[key(KeyCode::Home)]);
+    assert_eq!(app.current, 0);
+    press(&mut app, &[key(KeyCode::End)]);
+    assert_eq!(app.current, 3);
+    assert!(!app.quit);
+}
+
+#[test]
+fn start_option_opens_that_page() {
+    let content = load_fixture("guide", Lang::En).unwrap();
+    let opts = TuiOptions {
+        start: Some("choose-method".into()),
+        ..TuiOptions::default()
+    };
+    assert_eq!(App::new(content.clone(), &opts).current, 2);
+    let opts = TuiOptions {
+        start: Some("no-such-page".into()),
+        ..TuiOptions::default()
+    };
+    assert_eq!(App::new(content, &opts).current, 0);
+}
+
+#[test]
+fn paging_scrolls_within_the_page_and_resets_on_step_change() {
+    let mut app = fixture_app(Lang::En, 60, 20);
+    press(&mut app, &[key(KeyCode::End), key(KeyCode::Up)]);
+    assert_eq!(app.current, 2);
+    let before = render_to_string(&app, 60, 20);
+    assert!(!before.contains("Touch it when it blinks"), "{before}");
+    press(&mut app, &[key(KeyCode::PageDown)]);
+    assert!(app.scroll > 0);
+    let scrolled = app.scroll;
+    press(
+        &mut app,
+        &[ch(' '), key(KeyCode::PageDown), key(KeyCode::PageDown)],
+    );
+    assert!(app.scroll >= scrolled);
+    let after = render_to_string(&app, 60, 20);
+    assert!(after.contains("Touch it when it blinks"), "{after}");
+    press(
+        &mut app,
+        &[
+            key(KeyCode::PageUp),
+            key(KeyCode::PageUp),
+            key(KeyCode::PageUp),
+        ],
+    );
+    assert_eq!(app.scroll, 0);
+    press(&mut app, &[key(KeyCode::PageDown), key(KeyCode::Down)]);
+    assert_eq!((app.current, app.scroll), (3, 0));
+}
+
+#[test]
+fn scroll_is_clamped_when_the_terminal_grows() {
+    let mut app = fixture_app(Lang::En, 60, 20);
+    press(&mut app, &[key(KeyCode::End), key(KeyCode::Up)]);
+    for _ in 0..10 {
+        press(&mut app, &[key(KeyCode::PageDown)]);
+    }
+    assert!(app.scroll > 0);
+    update(&mut app, Msg::Resize(200, 80));
+    assert_eq!(app.scroll, 0, "everything fits: nothing to scroll");
+}
+
+#[test]
+fn help_opens_and_any_key_closes_it() {
+    let mut app = fixture_app(Lang::En, 80, 24);
+    press(&mut app, &[ch('?')]);
+    assert!(app.help);
+    assert!(render_to_string(&app, 80, 24).contains("Press any key to close"));
+    press(&mut app, &[ch('x')]);
+    assert!(!app.help);
+    // Esc and q close the overlay first instead of quitting.
+    assert_eq!(press(&mut app, &[ch('?'), key(KeyCode::Esc)]), None);
+    assert!(!app.help && !app.quit);
+    assert_eq!(press(&mut app, &[ch('?'), ch('q')]), None);
+    assert!(!app.help && !app.quit);
+    // A navigation key only closes it; it does not move.
+    press(&mut app, &[ch('?'), key(KeyCode::Down)]);
+    assert_eq!(app.current, 0);
+}
+
+#[test]
+fn quit_keys() {
+    for msg in [ch('q'), key(KeyCode::Esc)] {
+        let mut app = fixture_app(Lang::En, 80, 24);
+        assert_eq!(update(&mut app, msg), Some(Command::Quit));
+        assert!(app.quit);
+    }
+    let mut app = fixture_app(Lang::En, 80, 24);
+    press(&mut app, &[ch('?')]);
+    let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(update(&mut app, ctrl_c), Some(Command::Quit));
+}
+
+#[test]
+fn tab_cycles_panes_and_placeholders_show() {
+    let mut app = fixture_app(Lang::En, 80, 24);
+    press(&mut app, &[key(KeyCode::Tab)]);
+    assert_eq!(app.pane, Pane::Keys);
+    let screen = render_to_string(&app, 80, 24);
+    assert!(screen.contains("Connected keys"), "{screen}");
+    assert!(screen.contains("not available yet"), "{screen}");
+    press(&mut app, &[key(KeyCode::Down)]);
+    assert_eq!(app.current, 0, "step keys do nothing outside the guide");
+    press(&mut app, &[key(KeyCode::Tab)]);
+    assert_eq!(app.pane, Pane::Diagnosis);
+    press(&mut app, &[key(KeyCode::Tab)]);
+    assert_eq!(app.pane, Pane::Guide);
+    press(&mut app, &[key(KeyCode::BackTab)]);
+    assert_eq!(app.pane, Pane::Diagnosis);
+}
+
+#[test]
+fn tiny_terminals_never_panic_and_say_too_small() {
+    for lang in Lang::ALL {
+        let mut app = fixture_app(lang, 80, 24);
+        for (w, h) in [
+            (0, 0),
+            (1, 1),
+            (0, 30),
+            (30, 0),
+            (2, 2),
+            (10, 3),
+            (59, 40),
+            (200, 19),
+            (60, 20),
+        ] {
+            update(&mut app, Msg::Resize(w, h));
+            for pane in Pane::ALL {
+                app.pane = pane;
+                for help in [false, true] {
+                    app.help = help;
+                    let s = render_to_string(&app, w, h);
+                    assert_eq!(s.lines().count(), h as usize);
+                }
+            }
+            app.pane = Pane::Guide;
+            app.help = false;
+            press(
+                &mut app,
+                &[
+                    key(KeyCode::PageDown),
+                    key(KeyCode::Down),
+                    key(KeyCode::PageUp),
+                ],
+            );
+        }
+    }
+    let app = fixture_app(Lang::En, 40, 10);
+    let s = render_to_string(&app, 40, 10);
+    assert!(s.contains("Terminal too small (need 60x20)"), "{s}");
+    let s = render_to_string(&app, 60, 20);
+    assert!(!s.contains("too small"), "{s}");
+}
+
+#[test]
+fn malformed_content_names_file_and_line() {
+    let e = load_fixture("bad-mockup", Lang::En)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("en/guide/02-bad.md:13:"), "{e}");
+    assert!(e.contains("buton"), "{e}");
+    let e = load_fixture("bad-front", Lang::En).unwrap_err().to_string();
+    assert!(e.starts_with("en/guide/01-bad.md:6:"), "{e}");
+    assert!(e.contains("stpe"), "{e}");
+    let e = load_fixture("dup-id", Lang::En).unwrap_err().to_string();
+    assert!(e.starts_with("en/guide/02-again.md:"), "{e}");
+    assert!(e.contains("01-intro.md"), "{e}");
+    // A language without a guide is reported as missing.
+    let e = load_fixture("bad-front", Lang::Ja).unwrap_err().to_string();
+    assert!(e.contains("ja/guide"), "{e}");
+}
+
+#[test]
+fn event_loop_applies_queued_messages_and_draws() {
+    let mut app = fixture_app(Lang::En, 80, 24);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    for m in [key(KeyCode::Down), key(KeyCode::Down), ch('?'), ch('x')] {
+        tx.send(m).unwrap();
+    }
+    // With every sender gone the loop ends after drawing what it received.
+    drop(tx);
+    run_loop(&mut terminal, &mut app, &rx).unwrap();
+    assert_eq!(app.current, 2);
+    assert!(!app.help && !app.quit);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("Step 2 of 2"), "{screen}");
+}
+
+#[test]
+fn event_loop_stops_at_quit() {
+    let mut app = fixture_app(Lang::En, 80, 24);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    for m in [key(KeyCode::Down), ch('q'), key(KeyCode::Down)] {
+        tx.send(m).unwrap();
+    }
+    run_loop(&mut terminal, &mut app, &rx).unwrap();
+    assert!(app.quit);
+    assert_eq!(app.current, 1, "nothing after q is applied");
+    drop(tx);
+}
+
+#[test]
+fn printed_guide_has_steps_links_and_ascii_dialogs() {
+    let content = load_fixture("guide", Lang::En).unwrap();
+    let text = guide_text(&content, 60);
+    for l in text.lines() {
+        assert!(width(l) <= 60, "too wide: {l:?}");
+    }
+    assert!(
+        text.contains("Step 1 of 2: Open the Security info page"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Open Security info\n<https://mysignins.microsoft.com/security-info> and"),
+        "{text}"
+    );
+    assert!(text.contains("| (*) Security key  <--"), "{text}");
+    assert!(
+        text.contains("Choose: Security key, then Click: Add"),
+        "{text}"
+    );
+    assert!(text.contains("1. Insert the key when asked."), "{text}");
+    assert!(
+        text.contains("- It must support FIDO2, not only U2F."),
+        "{text}"
+    );
+    assert!(
+        !text.contains('┌') && !text.contains('│'),
+        "ASCII only frames"
+    );
+    // Chapter headings appear once each, in order.
+    let intro = text.find("Introduction").unwrap();
+    let reg = text.find("Register a key").unwrap();
+    let trouble = text.find("Troubleshooting").unwrap();
+    assert!(intro < reg && reg < trouble);
+}
+
+#[test]
+fn printed_japanese_guide_wraps_by_columns_with_kinsoku() {
+    let content = load_fixture("guide", Lang::Ja).unwrap();
+    for w in [30, 41, 80] {
+        let text = guide_text(&content, w);
+        for l in text.lines() {
+            assert!(width(l) <= w, "too wide at {w}: {l:?}");
+            if let Some(c) = l.chars().next() {
+                assert!(!no_line_start(c), "line starts with {c}: {l:?}");
+            }
+        }
+        // The source line break inside the paragraph became nothing, not a space.
+        assert!(
+            text.replace('\n', "").contains("小さな USB 機器です"),
+            "{text}"
+        );
+        assert!(
+            text.replace('\n', "")
+                .contains("手順 2 / 2: 「セキュリティキー」を選ぶ"),
+            "{text}"
+        );
+    }
+}
+
+/// The app in a real pseudo-terminal: this test binary re-runs itself with
+/// only [`pty_child`], which calls `tui::run`; keys typed into the terminal
+/// move, open help, and quit; the terminal is restored afterwards.
+#[test]
+fn real_terminal_session() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "pty_child", "--ignored", "--nocapture", "--test-threads=1"]);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("FD_TUI_PTY_CHILD", "1");
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(
+        std::num::NonZeroU16::new(24).unwrap(),
+        std::num::NonZeroU16::new(80).unwrap(),
+        0,
+    )));
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let feed = parser.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            feed.lock().unwrap().process(&buf[..n]);
+        }
+    });
+    let mut writer = pty.master.take_writer().unwrap();
+    let wait_for = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = parser.lock().unwrap().screen().contents();
+            if screen.contains(what) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "no {what:?} on screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("page 1/23");
+    writer.write_all(b"j").unwrap();
+    wait_for("page 2/23");
+    writer.write_all(b"?").unwrap();
+    wait_for("Press any key to close");
+    writer.write_all(b"x").unwrap();
+    writer.write_all(b"\t").unwrap();
+    wait_for("not available yet");
+    writer.write_all(b"q").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the app did not quit");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !parser.lock().unwrap().screen().alternate_screen(),
+        "alternate screen left on exit"
+    );
+}
+
+/// Runs the app on the embedded content; only meaningful inside
+/// [`real_terminal_session`]'s pseudo-terminal.
+#[test]
+#[ignore = "run by real_terminal_session inside a pseudo-terminal"]
+fn pty_child() {
+    if std::env::var_os("FD_TUI_PTY_CHILD").is_none() {
+        return;
+    }
+    let content = fido_doctor::content::guide::Content::load(
+        &fido_doctor::content::ContentSource::Embedded,
+        Lang::En,
+    )
+    .unwrap();
+    fido_doctor::tui::run(content, TuiOptions::default()).unwrap();
+}

@@ -1,0 +1,247 @@
+//! Snapshots of every screen of the terminal app, from the real embedded
+//! content, in English and Japanese, at 80×24 and 120×40; a style snapshot;
+//! the printed guide; and a check that wide characters never push a frame
+//! out of place.
+
+#[path = "fixtures/support.rs"]
+mod support;
+
+use fido_doctor::content::guide::Content;
+use fido_doctor::content::{ContentSource, Lang};
+use fido_doctor::tui::layout::{self, MIN_HEIGHT, MIN_WIDTH};
+use fido_doctor::tui::{
+    App, Msg, Pane, TuiOptions, buffer_rows, guide_text, render_to_buffer, render_to_string,
+    style_runs, update,
+};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use support::app_at;
+use unicode_width::UnicodeWidthStr;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    s
+}
+
+fn content(lang: Lang) -> Content {
+    Content::load(&ContentSource::Embedded, lang).unwrap()
+}
+
+fn app(lang: Lang, w: u16, h: u16) -> App {
+    app_at(content(lang), &TuiOptions::default(), w, h)
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+#[test]
+fn every_guide_page() {
+    settings().bind(|| {
+        for lang in Lang::ALL {
+            for (w, h) in SIZES {
+                let mut app = app(lang, w, h);
+                for i in 0..app.page_count() {
+                    assert_eq!(app.current, i);
+                    let id = app.step().unwrap().id.clone();
+                    let name = format!("guide_{lang}_{w}x{h}_{:02}_{id}", i + 1);
+                    insta::assert_snapshot!(name, render_to_string(&app, w, h));
+                    update(&mut app, key(KeyCode::Down));
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn help_keys_and_diagnosis_panes() {
+    settings().bind(|| {
+        for lang in Lang::ALL {
+            for (w, h) in SIZES {
+                let mut app = app(lang, w, h);
+                update(
+                    &mut app,
+                    Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
+                );
+                insta::assert_snapshot!(
+                    format!("help_{lang}_{w}x{h}"),
+                    render_to_string(&app, w, h)
+                );
+                update(&mut app, key(KeyCode::Esc));
+                update(&mut app, key(KeyCode::Tab));
+                assert_eq!(app.pane, Pane::Keys);
+                insta::assert_snapshot!(
+                    format!("keys_{lang}_{w}x{h}"),
+                    render_to_string(&app, w, h)
+                );
+                update(&mut app, key(KeyCode::Tab));
+                assert_eq!(app.pane, Pane::Diagnosis);
+                insta::assert_snapshot!(
+                    format!("diagnosis_{lang}_{w}x{h}"),
+                    render_to_string(&app, w, h)
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn too_small_screen() {
+    settings().bind(|| {
+        for lang in Lang::ALL {
+            let app = app(lang, 50, 12);
+            insta::assert_snapshot!(
+                format!("too_small_{lang}_50x12"),
+                render_to_string(&app, 50, 12)
+            );
+        }
+    });
+}
+
+#[test]
+fn ascii_frames() {
+    settings().bind(|| {
+        let opts = TuiOptions {
+            ascii: true,
+            start: Some("register-step-2".into()),
+            ..TuiOptions::default()
+        };
+        for lang in Lang::ALL {
+            let app = app_at(content(lang), &opts, 80, 24);
+            let s = render_to_string(&app, 80, 24);
+            assert!(!s.contains('│') && !s.contains('─'), "{s}");
+            insta::assert_snapshot!(format!("ascii_{lang}_80x24"), s);
+        }
+    });
+}
+
+#[test]
+fn styles_of_a_step_with_a_dialog() {
+    settings().bind(|| {
+        let opts = TuiOptions {
+            start: Some("register-step-2".into()),
+            ..TuiOptions::default()
+        };
+        let app = app_at(content(Lang::En), &opts, 80, 24);
+        insta::assert_snapshot!(
+            "styles_en_80x24_register-step-2",
+            style_runs(&render_to_buffer(&app, 80, 24))
+        );
+        let plain = TuiOptions {
+            color: false,
+            ..opts
+        };
+        let app = app_at(content(Lang::En), &plain, 80, 24);
+        let runs = style_runs(&render_to_buffer(&app, 80, 24));
+        assert!(!runs.contains("fg=") && !runs.contains("bg="), "{runs}");
+        assert!(
+            runs.contains("REVERSED"),
+            "highlights still visible: {runs}"
+        );
+        insta::assert_snapshot!("styles_en_80x24_register-step-2_no_color", runs);
+    });
+}
+
+#[test]
+fn printed_guide() {
+    settings().bind(|| {
+        for lang in Lang::ALL {
+            insta::assert_snapshot!(format!("print_{lang}_80"), guide_text(&content(lang), 80));
+        }
+    });
+}
+
+/// Every row of every screen is exactly the terminal width in display
+/// columns, and the frame's vertical borders sit in their columns, in both
+/// languages and on every page (wide characters never shift a border).
+#[test]
+fn wide_characters_never_break_frames() {
+    for lang in Lang::ALL {
+        for (w, h) in SIZES.into_iter().chain([(MIN_WIDTH, MIN_HEIGHT), (97, 31)]) {
+            let mut app = app(lang, w, h);
+            let areas = layout::areas(Rect::new(0, 0, w, h), Pane::Guide).unwrap();
+            let border_cols = [
+                0,
+                areas.sidebar.width - 1,
+                areas.main.x,
+                areas.main.right() - 1,
+            ];
+            for _ in 0..app.page_count() {
+                let buf = render_to_buffer(&app, w, h);
+                for (y, row) in buffer_rows(&buf).into_iter().enumerate() {
+                    let text: String = row.iter().map(|(s, _)| s.as_str()).collect();
+                    assert_eq!(
+                        text.width(),
+                        w as usize,
+                        "row {y} of {:?}: {text:?}",
+                        app.step().map(|s| &s.id)
+                    );
+                    let inside = y > areas.main.y as usize && y + 1 < areas.main.bottom() as usize;
+                    if inside {
+                        let mut col = 0usize;
+                        let mut at = std::collections::HashMap::new();
+                        for (s, _) in &row {
+                            at.insert(col, s.clone());
+                            col += s.width().max(1);
+                        }
+                        for c in border_cols {
+                            assert_eq!(
+                                at.get(&(c as usize)).map(String::as_str),
+                                Some("│"),
+                                "{lang} {w}x{h} row {y} col {c}: {text:?}"
+                            );
+                        }
+                    }
+                }
+                update(&mut app, key(KeyCode::Down));
+            }
+        }
+    }
+}
+
+/// The help overlay drawn over Japanese text of every page keeps every row
+/// at the terminal width (no wide character is left half covered).
+#[test]
+fn help_overlay_over_wide_text_keeps_rows_whole() {
+    for lang in Lang::ALL {
+        for (w, h) in SIZES
+            .into_iter()
+            .chain([(MIN_WIDTH, MIN_HEIGHT), (97, 31), (61, 23)])
+        {
+            let mut app = app(lang, w, h);
+            for _ in 0..app.page_count() {
+                app.help = true;
+                let buf = render_to_buffer(&app, w, h);
+                for (y, row) in buffer_rows(&buf).into_iter().enumerate() {
+                    let text: String = row.iter().map(|(s, _)| s.as_str()).collect();
+                    assert_eq!(text.width(), w as usize, "{lang} {w}x{h} row {y}: {text:?}");
+                }
+                app.help = false;
+                update(&mut app, key(KeyCode::Down));
+            }
+        }
+    }
+}
+
+#[test]
+fn narrowest_usable_screen() {
+    settings().bind(|| {
+        let opts = TuiOptions {
+            start: Some("register-step-3".into()),
+            ..TuiOptions::default()
+        };
+        for lang in Lang::ALL {
+            let mut app = app_at(content(lang), &opts, MIN_WIDTH, MIN_HEIGHT);
+            let name = format!("narrow_{lang}_60x20_register-step-3");
+            insta::assert_snapshot!(name, render_to_string(&app, MIN_WIDTH, MIN_HEIGHT));
+            app.help = true;
+            let name = format!("help_{lang}_60x20");
+            insta::assert_snapshot!(name, render_to_string(&app, MIN_WIDTH, MIN_HEIGHT));
+        }
+    });
+}
