@@ -62,8 +62,14 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
-    assert!(one_probe("modern"), "the modern scenario must pass the probe");
-    assert!(one_probe("no-pin"), "the no-pin scenario must pass the probe");
+    assert!(
+        one_probe("modern"),
+        "the modern scenario must pass the probe"
+    );
+    assert!(
+        one_probe("no-pin"),
+        "the no-pin scenario must pass the probe"
+    );
 
     println!("full probe, {n} iterations each");
     measure("probe sim:modern (PIN, ES256, packed x5c)", n, || {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use fido_doctor::content::compat::{BrowserId, OsFamily};
 use fido_doctor::content::{ContentSource, Lang};
 
 /// A guide, live probes and a diagnosis for FIDO2 security keys used with
@@ -110,11 +111,11 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
     /// Evaluate another computer instead of this one: its operating system.
-    #[arg(long, value_enum, requires = "browser")]
-    pub os: Option<OsArg>,
+    #[arg(long, requires = "browser", value_parser = parse_os)]
+    pub os: Option<OsFamily>,
     /// Evaluate another computer instead of this one: its browser.
-    #[arg(long, value_enum, requires = "os")]
-    pub browser: Option<BrowserArg>,
+    #[arg(long, requires = "os", value_parser = parse_browser)]
+    pub browser: Option<BrowserId>,
     /// Read the PIN from the first line of standard input, if the key asks for one.
     #[arg(long)]
     pub pin_stdin: bool,
@@ -149,30 +150,6 @@ pub enum ReportFormat {
     Json,
 }
 
-/// Operating systems a help desk can ask about.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum OsArg {
-    Windows,
-    Macos,
-    Chromeos,
-    Linux,
-    Ios,
-    Android,
-}
-
-/// Browsers a help desk can ask about.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum BrowserArg {
-    Chrome,
-    Edge,
-    Firefox,
-    Safari,
-    Chromium,
-    Brave,
-    Opera,
-    Vivaldi,
-}
-
 /// Options of `simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -191,6 +168,20 @@ pub struct SimulateArgs {
     /// Touch the key automatically whenever it asks for presence (unattended runs).
     #[arg(long)]
     pub auto_touch: bool,
+}
+
+fn parse_os(s: &str) -> Result<OsFamily, String> {
+    OsFamily::parse(s).ok_or_else(|| {
+        let ids: Vec<_> = OsFamily::ALL.iter().map(|o| o.id()).collect();
+        format!("unknown OS {s:?} (one of {})", ids.join(", "))
+    })
+}
+
+fn parse_browser(s: &str) -> Result<BrowserId, String> {
+    BrowserId::parse(s).ok_or_else(|| {
+        let ids: Vec<_> = BrowserId::ALL.iter().map(|b| b.id()).collect();
+        format!("unknown browser {s:?} (one of {})", ids.join(", "))
+    })
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
@@ -226,11 +217,16 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    use crate::commands::{keys, simulate};
+    use crate::commands::{diagnose, keys, simulate};
+    let (source, lang) = (cli.global.source(), cli.global.lang());
     match &cli.command {
+        Some(Command::Check(a)) => diagnose::check(a, &source, lang),
+        Some(Command::Report(a)) => diagnose::report(a, &source, lang),
         Some(Command::List(a)) => keys::list(a.json),
         Some(Command::Info(a)) => keys::info(a.device.as_deref(), a.json),
-        Some(Command::Probe(a)) => keys::probe(a.device.device.as_deref(), a.pin_stdin, a.device.json),
+        Some(Command::Probe(a)) => {
+            keys::probe(a.device.device.as_deref(), a.pin_stdin, a.device.json)
+        }
         Some(Command::Simulate(a)) => simulate::simulate(a),
         Some(Command::Scenarios(a)) => simulate::scenarios(a.json),
         _ => anyhow::bail!("not wired yet"),

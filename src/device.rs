@@ -56,12 +56,11 @@ pub fn open(spec: &DeviceSpec, presence: Box<dyn Presence>) -> Result<OpenDevice
                     scenario_names().join(", ")
                 ),
             })?;
-            let (transport, handle) = sim::try_spawn_inproc(found, presence).map_err(|e| {
-                TransportError::Io {
+            let (transport, handle) =
+                sim::try_spawn_inproc(found, presence).map_err(|e| TransportError::Io {
                     path: spec.to_string(),
                     source: std::io::Error::other(e.to_string()),
-                }
-            })?;
+                })?;
             Ok(OpenDevice {
                 transport: Box::new(transport),
                 _sim: Some(handle),
@@ -132,7 +131,9 @@ mod tests {
         );
         let none = pick_default(vec![]).unwrap_err().to_string();
         assert!(none.contains("sim:modern"), "{none}");
-        let two = pick_default(vec![key("/a"), key("/b")]).unwrap_err().to_string();
+        let two = pick_default(vec![key("/a"), key("/b")])
+            .unwrap_err()
+            .to_string();
         assert!(two.contains("hid:/a") && two.contains("hid:/b"), "{two}");
     }
 

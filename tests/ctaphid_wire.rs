@@ -665,6 +665,22 @@ fn cancel_from_another_thread_sends_cancel_and_returns_cancelled() {
 }
 
 #[test]
+fn an_external_cancel_handle_stops_commands_before_sending() {
+    let (t, dev) = fake(|d| {
+        d.init(CID, CAPS_FIDO2);
+        // Nothing may be sent after INIT.
+        assert!(d.peer.rx.recv_timeout(Duration::from_millis(300)).is_err());
+    });
+    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let external = fido_doctor::ctap::ctaphid::CancelHandle::default();
+    hid.set_cancel_handle(external.clone());
+    external.cancel();
+    assert!(matches!(hid.ping(b"x"), Err(CtapError::Cancelled)));
+    assert!(hid.cancel_handle().is_cancelled());
+    dev.join().unwrap();
+}
+
+#[test]
 fn late_answers_to_an_abandoned_request_are_drained() {
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let (sent_tx, sent_rx) = mpsc::channel::<()>();

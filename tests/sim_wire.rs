@@ -398,7 +398,7 @@ fn get_info_is_canonical_and_describes_the_key() {
 
 #[test]
 fn make_credential_packed_attestation_verifies_and_assertions_count_up() {
-    let (mut tr, _h) = spawn("modern", Box::new(AutoTouch));
+    let (mut tr, h) = spawn("modern", Box::new(AutoTouch));
     let (cid, _) = open(&mut tr);
     let cdh = sha(b"client data");
     let (st, resp, _) = ctap2(
@@ -446,7 +446,7 @@ fn make_credential_packed_attestation_verifies_and_assertions_count_up() {
         subject.contains("OU=Authenticator Attestation"),
         "{subject}"
     );
-    assert!(!leaf.to_vec().is_empty() && cert.to_der().unwrap() == leaf.to_vec());
+    assert_eq!(&cert.to_der().unwrap(), leaf);
 
     // Two assertions with the credential id: signatures verify, counter grows.
     let cred_key = cose_p256(&p.cose);

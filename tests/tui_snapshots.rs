@@ -245,3 +245,35 @@ fn narrowest_usable_screen() {
         }
     });
 }
+
+/// With `ascii`, nothing drawn has an ambiguous East Asian width (arrows,
+/// bullets, ellipsis, curly quotes, box drawing), on any page or pane, so
+/// the screen lines up in every terminal; printed output likewise.
+#[test]
+fn ascii_mode_draws_no_ambiguous_width_characters() {
+    use fido_doctor::tui::wrap::is_ambiguous;
+    let opts = TuiOptions {
+        ascii: true,
+        ..TuiOptions::default()
+    };
+    for lang in Lang::ALL {
+        let mut app = app_at(content(lang), &opts, 120, 40);
+        let mut screens = Vec::new();
+        for _ in 0..app.page_count() {
+            screens.push(render_to_string(&app, 120, 40));
+            update(&mut app, key(KeyCode::Down));
+        }
+        app.help = true;
+        screens.push(render_to_string(&app, 120, 40));
+        app.help = false;
+        for _ in 0..2 {
+            update(&mut app, key(KeyCode::Tab));
+            screens.push(render_to_string(&app, 120, 40));
+        }
+        screens.push(guide_text(&content(lang), 80));
+        for s in screens {
+            let bad: Vec<char> = s.chars().filter(|c| is_ambiguous(*c)).collect();
+            assert!(bad.is_empty(), "{lang}: ambiguous {bad:?} in\n{s}");
+        }
+    }
+}

@@ -1,21 +1,24 @@
-//! Feeds arbitrary 64-byte reports, interleaved with clock ticks, into the
-//! simulator's CTAPHID/CTAP2/U2F state machine: it must never panic.
+//! Feeds arbitrary 64-byte reports, interleaved with clock steps and ticks,
+//! into the simulator's CTAPHID/CTAP2/U2F state machine: it must never panic
+//! and every answer must be one whole report.
 //!
-//! Input layout: byte 0 picks the scenario; then records of one control byte
-//! followed by a 64-byte report. Control bit 0x80 asks for a tick, its low 7
-//! bits advance the clock (in 10 ms steps) before the report is handled.
-//! Reports with a broadcast INIT prefix are likely enough to get past the
-//! channel checks because the fuzzer learns the 0xFFFFFFFF 0x86 pattern.
+//! Input: byte 0 picks the scenario; then records `[mode, len, body…]`.
+//! `mode & 3`: 0 = the body is the whole report (cid included), 1 = on the
+//! broadcast channel, 2/3 = on a channel the device allocated earlier
+//! (picked by `mode >> 4`); the body then starts at the command byte.
+//! `mode & 4`: tick after the report; `mode & 8`: the clock jumps 600 ms
+//! (past the message timeout) instead of 20 ms.
 
 #![no_main]
 
 use std::time::{Duration, Instant};
 
-use fido_doctor::sim::{AutoTouch, ctaphid::Device, scenario};
+use fido_doctor::sim::ctaphid::{BROADCAST, Device, cmd};
+use fido_doctor::sim::{AutoTouch, scenario};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rest)) = data.split_first() else {
+    let Some((&pick, mut rest)) = data.split_first() else {
         return;
     };
     let all = scenario::all();
@@ -24,18 +27,39 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut now = Instant::now();
-    for rec in rest.chunks(65) {
-        let Some((&ctl, body)) = rec.split_first() else {
-            break;
-        };
-        now += Duration::from_millis(u64::from(ctl & 0x7F) * 10);
-        if ctl & 0x80 != 0 {
-            let _ = dev.tick(now);
-        }
+    let mut cids: Vec<u32> = Vec::new();
+    while let [mode, len, tail @ ..] = rest {
+        let take = usize::from(*len).min(64).min(tail.len());
+        let (body, next) = tail.split_at(take);
+        rest = next;
         let mut report = [0u8; 64];
-        report[..body.len()].copy_from_slice(body);
-        for out in dev.handle_report(&report, now) {
-            assert_eq!(out.len(), 64);
+        let cid = match mode & 3 {
+            0 => None,
+            1 => Some(BROADCAST),
+            _ if cids.is_empty() => Some(BROADCAST),
+            _ => Some(cids[usize::from(mode >> 4) % cids.len()]),
+        };
+        match cid {
+            None => report[..body.len()].copy_from_slice(body),
+            Some(cid) => {
+                report[..4].copy_from_slice(&cid.to_be_bytes());
+                let n = body.len().min(60);
+                report[4..4 + n].copy_from_slice(&body[..n]);
+            }
+        }
+        now += Duration::from_millis(if mode & 8 != 0 { 600 } else { 20 });
+        let mut out = dev.handle_report(&report, now);
+        if mode & 4 != 0 {
+            out.extend(dev.tick(now));
+        }
+        for r in &out {
+            assert_eq!(r.len(), 64);
+            if r[4] == cmd::INIT && u32::from_be_bytes([r[0], r[1], r[2], r[3]]) == BROADCAST {
+                let new = u32::from_be_bytes([r[15], r[16], r[17], r[18]]);
+                if cids.len() < 64 {
+                    cids.push(new);
+                }
+            }
         }
         let _ = dev.next_wake(now);
         if dev.is_gone() {

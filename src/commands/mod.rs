@@ -1,6 +1,7 @@
 //! The command implementations behind [`crate::cli`]; they decide what is
 //! printed, the library only returns data.
 
+pub mod diagnose;
 pub mod keys;
 pub mod pin;
 pub mod simulate;

@@ -310,6 +310,28 @@ mod tests {
     }
 
     #[test]
+    fn embedded_guides_have_the_same_pages_in_both_languages() {
+        let en = Content::load(&ContentSource::Embedded, Lang::En).unwrap();
+        let ja = Content::load(&ContentSource::Embedded, Lang::Ja).unwrap();
+        let key = |g: &Guide| -> Vec<(String, Chapter, Option<u32>)> {
+            g.steps
+                .iter()
+                .map(|s| (s.id.clone(), s.chapter, s.step))
+                .collect()
+        };
+        assert!(!en.guide.steps.is_empty());
+        assert_eq!(key(&en.guide), key(&ja.guide));
+    }
+
+    #[test]
+    fn windows_line_endings_and_bom_are_accepted() {
+        let text = format!("\u{feff}{}", GOOD.replace('\n', "\r\n"));
+        let s = parse_step("x.md", &text).unwrap();
+        assert_eq!(s.title, "Add a method");
+        assert_eq!(s.body.len(), 1);
+    }
+
+    #[test]
     fn front_matter_must_be_there_and_closed() {
         assert!(parse_step("x.md", "# no front matter\n").is_err());
         let e = parse_step("x.md", "+++\nid = \"a\"\n").unwrap_err();

@@ -142,11 +142,13 @@ impl ContentSource {
     /// Reads one file, by path relative to the content root (`en/findings.toml`).
     pub fn read(&self, rel: &str) -> Result<String, ContentError> {
         let bytes: Cow<'static, [u8]> = match self {
-            ContentSource::Embedded => Embedded::get(rel)
-                .ok_or_else(|| ContentError::Missing {
-                    path: rel.to_string(),
-                })?
-                .data,
+            ContentSource::Embedded => {
+                Embedded::get(rel)
+                    .ok_or_else(|| ContentError::Missing {
+                        path: rel.to_string(),
+                    })?
+                    .data
+            }
             ContentSource::Dir(root) => {
                 let p = root.join(rel);
                 match std::fs::read(&p) {

@@ -141,3 +141,58 @@ pub fn key_facts(report: &ProbeReport, aaguids: &AaguidTable) -> KeyFacts {
     k.apply_aaguid_table(aaguids);
     k
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn failure_codes_map_to_kinds() {
+        let cases = [
+            (FailureCode::TouchTimeout, FailureKind::PresenceTimeout),
+            (FailureCode::UserRefused, FailureKind::UserRefused),
+            (FailureCode::DeviceGone, FailureKind::Gone),
+            (FailureCode::PermissionDenied, FailureKind::PermissionDenied),
+            (FailureCode::KeyStoreFull, FailureKind::StoreFull),
+            (FailureCode::PinBlocked, FailureKind::PinBlocked),
+            (FailureCode::VerificationFailed, FailureKind::Malformed),
+            (FailureCode::Timeout, FailureKind::NoResponse),
+            (FailureCode::NotSupported, FailureKind::Other),
+        ];
+        for (code, kind) in cases {
+            assert_eq!(FailureKind::from_code(code), kind, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn first_failed_stage_becomes_the_failure() {
+        let failure = |code, message: &str| Failure {
+            code,
+            message: message.to_string(),
+            ctap_status: None,
+            u2f_sw: None,
+        };
+        let report = ProbeReport {
+            device: "sim:x".into(),
+            key: Outcome::Failed {
+                error: failure(FailureCode::Malformed, "truncated"),
+                elapsed: Duration::from_millis(5),
+            },
+            registration: Outcome::Skipped {
+                reason: "no info".into(),
+            },
+            authentication: Outcome::Skipped {
+                reason: "no info".into(),
+            },
+        };
+        let k = key_facts(&report, &AaguidTable::default());
+        let f = k.failure.unwrap();
+        assert_eq!(
+            (f.kind, f.stage.as_str(), f.detail.as_str()),
+            (FailureKind::Malformed, "info", "truncated")
+        );
+        assert_eq!(k.protocol, None);
+        assert_eq!(k.registration, None);
+    }
+}

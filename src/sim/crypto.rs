@@ -4,6 +4,7 @@
 //! issued by the simulator's own test CA.
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
@@ -413,6 +414,23 @@ impl Attestation {
             leaf_der: leaf.to_der().map_err(cert_err)?,
             ca_der: ca.to_der().map_err(cert_err)?,
         })
+    }
+
+    /// The attestation of this run for `aaguid`: generated on first use, then
+    /// shared by every simulated device of the process (a per-run key).
+    pub fn for_aaguid(aaguid: &[u8; 16]) -> Result<Arc<Self>, SimError> {
+        static CACHE: Mutex<Vec<([u8; 16], Arc<Attestation>)>> = Mutex::new(Vec::new());
+        let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, a)) = cache.iter().find(|(g, _)| g == aaguid) {
+            return Ok(Arc::clone(a));
+        }
+        let a = Arc::new(Self::generate(aaguid)?);
+        // Bounded: scenarios use a handful of AAGUIDs.
+        if cache.len() >= 16 {
+            cache.remove(0);
+        }
+        cache.push((*aaguid, Arc::clone(&a)));
+        Ok(a)
     }
 
     /// DER ECDSA signature (ES256) over `msg` with the attestation key.

@@ -4,6 +4,7 @@
 //! layer waits (with keepalives) and then calls [`Authenticator::complete`].
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ciborium::Value;
@@ -63,7 +64,9 @@ pub enum Deferred {
     GetAssertion(Box<GaPlan>),
     /// authenticatorSelection.
     Selection,
-    /// authenticatorReset.
+    /// authenticatorReset. Real keys accept it only within ~10 s of power-up;
+    /// the simulator accepts it at any time, but only as this explicit
+    /// command confirmed by a touch.
     Reset,
     /// Answer this error after the touch (excluded credential, PIN probe).
     Fail(u8),
@@ -138,7 +141,7 @@ struct NextState {
 pub struct Authenticator {
     scenario: Scenario,
     pub(super) wrap: WrapKeys,
-    pub(super) att: Attestation,
+    pub(super) att: Arc<Attestation>,
     pin: PinState,
     residents: Vec<Resident>,
     slots: usize,
@@ -218,7 +221,7 @@ impl Authenticator {
         Ok(Self {
             scenario: scenario.clone(),
             wrap: WrapKeys::generate(),
-            att: Attestation::generate(&scenario.aaguid)?,
+            att: Attestation::for_aaguid(&scenario.aaguid)?,
             pin: PinState::new(
                 scenario.client_pin.is_some(),
                 if scenario.client_pin == Some(true) {
@@ -242,6 +245,11 @@ impl Authenticator {
     /// DER of the attestation certificate.
     pub fn attestation_cert(&self) -> &[u8] {
         &self.att.leaf_der
+    }
+
+    /// DER of the simulator's test CA that issued the attestation certificate.
+    pub fn attestation_ca(&self) -> &[u8] {
+        &self.att.ca_der
     }
 
     fn remaining(&self) -> usize {

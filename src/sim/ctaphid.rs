@@ -150,6 +150,11 @@ impl Device {
         self.auth.attestation_cert()
     }
 
+    /// DER of the simulator's test CA (root of the attestation chain).
+    pub fn attestation_ca(&self) -> &[u8] {
+        self.auth.attestation_ca()
+    }
+
     /// True once the device has "been unplugged": runners stop answering.
     pub fn is_gone(&self) -> bool {
         self.gone

@@ -1,11 +1,11 @@
 //! The software FIDO authenticator ("simulator"): the device side of CTAPHID,
-//! CTAP2.1 and U2F as a pure state machine ([`hid::Device`]) plus thin runners
+//! CTAP2.1 and U2F as a pure state machine ([`ctaphid::Device`]) plus thin runners
 //! (in-process threads for `sim:NAME`, UDP for `fido-doctor simulate`).
 //! Depends only on [`crate::transport`].
 
 mod cbor;
-pub mod crypto;
-pub mod ctap2;
+mod crypto;
+mod ctap2;
 pub mod ctaphid;
 mod pin;
 pub mod presence;
@@ -51,6 +51,7 @@ pub enum SimError {
 pub struct SimHandle {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    ca_der: Vec<u8>,
 }
 
 impl SimHandle {
@@ -60,6 +61,12 @@ impl SimHandle {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+
+    /// DER of the simulator's test CA, the root of its attestation
+    /// certificate (empty if the simulator failed to start).
+    pub fn attestation_ca(&self) -> &[u8] {
+        &self.ca_der
     }
 
     /// True while the simulator thread runs.
@@ -83,6 +90,7 @@ pub fn try_spawn_inproc(
     presence: Box<dyn Presence>,
 ) -> Result<(InProcTransport, SimHandle), SimError> {
     let device = ctaphid::Device::new(scenario, presence)?;
+    let ca_der = device.attestation_ca().to_vec();
     let (client, peer) = inproc::pair(format!("sim:{}", scenario.name));
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -94,6 +102,7 @@ pub fn try_spawn_inproc(
         SimHandle {
             stop,
             thread: Some(thread),
+            ca_der,
         },
     ))
 }
@@ -113,6 +122,7 @@ pub fn spawn_inproc(
                 SimHandle {
                     stop: Arc::new(AtomicBool::new(true)),
                     thread: None,
+                    ca_der: Vec::new(),
                 },
             )
         }

@@ -70,6 +70,11 @@ impl UdpServer {
         Ok(self.socket.local_addr()?)
     }
 
+    /// DER of the simulator's test CA (root of the attestation chain).
+    pub fn attestation_ca(&self) -> &[u8] {
+        self.device.attestation_ca()
+    }
+
     /// Serves until `stop` becomes true. After an `unplugged` scenario's
     /// device disappears, the server stays silent until stopped.
     pub fn run(mut self, stop: &AtomicBool) -> Result<(), SimError> {

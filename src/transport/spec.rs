@@ -117,12 +117,22 @@ mod tests {
         let udp: DeviceSpec = "udp:127.0.0.1:9000,listen=127.0.0.1:9001".parse().unwrap();
         assert_eq!(udp.to_string(), "udp:127.0.0.1:9000,listen=127.0.0.1:9001");
         let default: DeviceSpec = "udp:".parse().unwrap();
-        assert_eq!(default.to_string(), "udp:127.0.0.1:8111,listen=127.0.0.1:7112");
+        assert_eq!(
+            default.to_string(),
+            "udp:127.0.0.1:8111,listen=127.0.0.1:7112"
+        );
     }
 
     #[test]
     fn rejects_garbage_with_reason() {
-        for s in ["", "usb:x", "hid:", "sim:", "udp:nonsense", "udp:127.0.0.1:1,foo=bar"] {
+        for s in [
+            "",
+            "usb:x",
+            "hid:",
+            "sim:",
+            "udp:nonsense",
+            "udp:127.0.0.1:1,foo=bar",
+        ] {
             let err = s.parse::<DeviceSpec>().unwrap_err();
             assert!(matches!(err, TransportError::BadSpec { .. }), "{s}: {err}");
         }

@@ -305,7 +305,8 @@ mod tests {
             .unwrap();
         assert_eq!(client.recv(Duration::ZERO).unwrap(), report(4));
         // An absurdly long timeout neither overflows nor delays a queued report.
-        dev.send_to(&report(5), client.local_addr().unwrap()).unwrap();
+        dev.send_to(&report(5), client.local_addr().unwrap())
+            .unwrap();
         assert_eq!(client.recv(Duration::MAX).unwrap(), report(5));
     }
 

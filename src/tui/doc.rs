@@ -26,6 +26,17 @@ pub struct DocOptions<'a> {
     pub markers: bool,
 }
 
+impl DocOptions<'_> {
+    /// Content text as drawn: ambiguous-width symbols replaced in ASCII mode.
+    pub fn text(&self, s: &str) -> String {
+        if self.ascii {
+            wrap::ascii_safe(s)
+        } else {
+            s.to_string()
+        }
+    }
+}
+
 /// Characters used for frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BoxChars {
@@ -80,18 +91,19 @@ impl BoxChars {
 /// URL in angle brackets.
 pub fn inline_spans(inlines: &[Inline], o: &DocOptions<'_>) -> Vec<Span<'static>> {
     let t = &o.theme;
+    let txt = |s: &str| o.text(s);
     let mut out = Vec::new();
     for inl in inlines {
         match inl {
-            Inline::Plain(s) => out.push(Span::styled(s.clone(), t.text())),
-            Inline::Bold(s) => out.push(Span::styled(s.clone(), t.bold())),
-            Inline::Italic(s) => out.push(Span::styled(s.clone(), t.italic())),
-            Inline::Code(s) => out.push(Span::styled(s.clone(), t.code())),
+            Inline::Plain(s) => out.push(Span::styled(txt(s), t.text())),
+            Inline::Bold(s) => out.push(Span::styled(txt(s), t.bold())),
+            Inline::Italic(s) => out.push(Span::styled(txt(s), t.italic())),
+            Inline::Code(s) => out.push(Span::styled(txt(s), t.code())),
             Inline::Link { text, url } => {
                 if text.trim().is_empty() || text == url {
                     out.push(Span::styled(url.clone(), t.link()));
                 } else {
-                    out.push(Span::styled(text.clone(), t.link()));
+                    out.push(Span::styled(txt(text), t.link()));
                     out.push(Span::styled(format!(" <{url}>"), t.dim()));
                 }
             }
@@ -207,7 +219,7 @@ pub fn page_lines(
     if let Some(label) = step_label(guide, index, o.ui) {
         out.extend(wrap(&[Span::styled(label, t.step_label())], width));
     }
-    out.extend(wrap(&[Span::styled(step.title.clone(), t.title())], width));
+    out.extend(wrap(&[Span::styled(o.text(&step.title), t.title())], width));
     out.push(Line::default());
     out.extend(blocks_lines(&step.body, width, o));
     out
@@ -227,4 +239,67 @@ pub fn lines_to_text(lines: &[Line<'_>]) -> String {
 /// A line of `n` copies of `ch` in `style`.
 pub fn repeat_line(ch: &str, n: usize, style: Style) -> Line<'static> {
     Line::styled(ch.repeat(n), style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::markdown::parse;
+    use crate::content::ui::UiText;
+    use crate::content::{ContentSource, Lang};
+
+    fn text_of(md: &str, width: usize, ascii: bool) -> String {
+        let ui = UiText::load(&ContentSource::Embedded, Lang::En).unwrap();
+        let o = DocOptions {
+            theme: Theme { color: false },
+            ui: &ui,
+            ascii,
+            markers: false,
+        };
+        lines_to_text(&blocks_lines(&parse(md, "t.md", 0).unwrap(), width, &o))
+    }
+
+    #[test]
+    fn lists_number_from_their_start_and_indent_continuations() {
+        let t = text_of(
+            "3. third item with enough words to wrap here\n4. fourth\n   - nested point\n",
+            24,
+            false,
+        );
+        assert_eq!(
+            t,
+            "3. third item with\n   enough words to wrap\n   here\n4. fourth\n   - nested point\n"
+        );
+    }
+
+    #[test]
+    fn links_show_their_url_and_bare_urls_once() {
+        let t = text_of(
+            "See [help](https://example.org/h) or <https://example.org/x>.",
+            80,
+            false,
+        );
+        assert_eq!(
+            t,
+            "See help <https://example.org/h> or https://example.org/x.\n"
+        );
+    }
+
+    #[test]
+    fn blocks_are_separated_by_one_blank_line_and_rules_use_the_frame_set() {
+        assert_eq!(text_of("a\n\n---\n\nb", 5, true), "a\n\n-----\n\nb\n");
+        assert_eq!(text_of("a\n\n---\n\nb", 3, false), "a\n\n───\n\nb\n");
+    }
+
+    #[test]
+    fn ascii_mode_replaces_ambiguous_symbols_in_text() {
+        assert_eq!(
+            text_of("Settings → Accounts…", 80, true),
+            "Settings -> Accounts...\n"
+        );
+        assert_eq!(
+            text_of("Settings → Accounts…", 80, false),
+            "Settings → Accounts…\n"
+        );
+    }
 }

@@ -84,6 +84,53 @@ fn no_line_end(c: char) -> bool {
     )
 }
 
+/// Whether a character is drawn one column wide by some terminals and two
+/// by others (East Asian "ambiguous" width: arrows, bullets, ellipsis,
+/// curly quotes, box drawing), which shifts frames in Japanese terminals.
+pub fn is_ambiguous(c: char) -> bool {
+    use unicode_width::UnicodeWidthChar;
+    c.width() != c.width_cjk()
+}
+
+/// Replaces ambiguous-width characters with ASCII look-alikes (for
+/// `--ascii` and printed output); others are kept.
+pub fn ascii_safe(s: &str) -> String {
+    if !s.chars().any(is_ambiguous) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let rep = match c {
+            '…' => "...",
+            '‥' => "..",
+            '→' | '⇒' => "->",
+            '←' | '⇐' => "<-",
+            '↑' => "^",
+            '↓' => "v",
+            '↔' => "<->",
+            '●' | '•' | '◆' | '■' | '★' | '※' => "*",
+            '○' | '◇' | '□' | '☆' | '◎' => "o",
+            '─' | '━' | '–' | '—' | '―' => "-",
+            '│' | '┃' => "|",
+            '“' | '”' => "\"",
+            '‘' | '’' => "'",
+            '×' => "x",
+            '÷' => "/",
+            '±' => "+-",
+            '°' => " deg",
+            '§' => "S",
+            '²' => "2",
+            '³' => "3",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str(rep);
+    }
+    out
+}
+
 /// Cuts `s` to at most `max` columns, ending with `...` when cut.
 pub fn truncate(s: &str, max: usize) -> String {
     if width(s) <= max {
@@ -490,6 +537,18 @@ mod tests {
             let lines = wrap_str("日本語 and English。", w);
             assert!(!lines.is_empty());
         }
+    }
+
+    #[test]
+    fn ascii_safe_replaces_ambiguous_symbols() {
+        assert!(is_ambiguous('…') && is_ambiguous('→') && is_ambiguous('●'));
+        assert!(!is_ambiguous('a') && !is_ambiguous('あ') && !is_ambiguous('✓'));
+        assert_eq!(
+            ascii_safe("Settings → Accounts…"),
+            "Settings -> Accounts..."
+        );
+        assert_eq!(ascii_safe("「次へ」"), "「次へ」");
+        assert!(!ascii_safe("“quoted” ● ○ ─ │ ×").chars().any(is_ambiguous));
     }
 
     #[test]

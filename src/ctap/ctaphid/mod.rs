@@ -243,6 +243,12 @@ impl<T: Transport> CtapHid<T> {
         self.cancel.clone()
     }
 
+    /// Uses `handle` (for example one the caller already shares with a UI
+    /// thread or a Ctrl-C handler) instead of this connection's own.
+    pub fn set_cancel_handle(&mut self, handle: CancelHandle) {
+        self.cancel = handle;
+    }
+
     /// The transport's name (`hid:…`, `udp:…`, `sim:…`).
     pub fn name(&self) -> String {
         self.transport.name()

@@ -20,7 +20,7 @@ pub fn mockup_lines(m: &Mockup, width: usize, o: &DocOptions<'_>) -> Vec<Line<'s
     let bx = BoxChars::new(o.ascii);
     let border = t.border();
     let marker_w = if o.markers { wrap::width(MARKER) } else { 0 };
-    let natural = natural_width(m, marker_w);
+    let natural = natural_width(m, marker_w, o);
     let inner = natural.clamp(16, 60).min(width.saturating_sub(4)).max(1);
     let row = |content: Line<'static>, pad: Style| -> Line<'static> {
         let mut spans = vec![Span::styled(format!("{} ", bx.v), border)];
@@ -47,7 +47,7 @@ pub fn mockup_lines(m: &Mockup, width: usize, o: &DocOptions<'_>) -> Vec<Line<'s
         };
         match item.kind {
             MockKind::Window => {
-                let text = wrap::truncate(&item.text, inner);
+                let text = wrap::truncate(&o.text(&item.text), inner);
                 out.push(row(
                     Line::from(Span::styled(text, t.window_bar())),
                     t.window_bar(),
@@ -59,12 +59,12 @@ pub fn mockup_lines(m: &Mockup, width: usize, o: &DocOptions<'_>) -> Vec<Line<'s
                 }
             }
             MockKind::Heading => {
-                for l in wrap(&[Span::styled(item.text.clone(), t.bold())], inner) {
+                for l in wrap(&[Span::styled(o.text(&item.text), t.bold())], inner) {
                     out.push(row(l, t.text()));
                 }
             }
             MockKind::Text => {
-                for l in wrap(&[Span::styled(item.text.clone(), t.text())], inner) {
+                for l in wrap(&[Span::styled(o.text(&item.text), t.text())], inner) {
                     out.push(row(l, t.text()));
                 }
             }
@@ -77,7 +77,7 @@ pub fn mockup_lines(m: &Mockup, width: usize, o: &DocOptions<'_>) -> Vec<Line<'s
                 };
                 let pw = wrap::width(prefix);
                 let lines = wrap(
-                    &[Span::styled(item.text.clone(), style)],
+                    &[Span::styled(o.text(&item.text), style)],
                     inner.saturating_sub(pw + marker_w).max(1),
                 );
                 let n = lines.len();
@@ -99,8 +99,8 @@ pub fn mockup_lines(m: &Mockup, width: usize, o: &DocOptions<'_>) -> Vec<Line<'s
                 let style = if item.target { t.target() } else { t.control() };
                 let field = inner
                     .saturating_sub(marker_w)
-                    .min((wrap::width(&item.text) + 4).max(24));
-                let label = wrap::truncate(&item.text, field.saturating_sub(4));
+                    .min((wrap::width(&o.text(&item.text)) + 4).max(24));
+                let label = wrap::truncate(&o.text(&item.text), field.saturating_sub(4));
                 let pad = field.saturating_sub(wrap::width(&label) + 4);
                 let mut spans = vec![Span::styled(
                     format!("[ {label}{} ]", "_".repeat(pad)),
@@ -133,19 +133,19 @@ pub fn mockup_lines(m: &Mockup, width: usize, o: &DocOptions<'_>) -> Vec<Line<'s
     out
 }
 
-fn button_label(b: &MockItem) -> String {
-    format!("[ {} ]", b.text)
+fn button_label(b: &MockItem, o: &DocOptions<'_>) -> String {
+    format!("[ {} ]", o.text(&b.text))
 }
 
-fn natural_width(m: &Mockup, marker_w: usize) -> usize {
+fn natural_width(m: &Mockup, marker_w: usize, o: &DocOptions<'_>) -> usize {
     let mut best = 0usize;
     let mut buttons = 0usize;
     let mut prev_button = false;
     for item in &m.items {
         let mark = if item.target { marker_w } else { 0 };
-        let w = wrap::width(&item.text);
+        let w = wrap::width(&o.text(&item.text));
         if item.kind == MockKind::Button {
-            let bw = wrap::width(&button_label(item)) + mark;
+            let bw = wrap::width(&button_label(item, o)) + mark;
             buttons = if prev_button { buttons + 2 + bw } else { bw };
             best = best.max(buttons);
             prev_button = true;
@@ -171,7 +171,7 @@ fn button_rows(
     let t = &o.theme;
     let spans_of = |b: &MockItem| {
         let style = if b.target { t.target() } else { t.control() };
-        let mut v = vec![Span::styled(button_label(b), style)];
+        let mut v = vec![Span::styled(button_label(b, o), style)];
         if b.target && o.markers {
             v.push(Span::styled(MARKER, t.hint()));
         }
@@ -179,7 +179,7 @@ fn button_rows(
     };
     let total: usize = group
         .iter()
-        .map(|b| wrap::width(&button_label(b)) + if b.target { marker_w } else { 0 })
+        .map(|b| wrap::width(&button_label(b, o)) + if b.target { marker_w } else { 0 })
         .sum::<usize>()
         + 2 * group.len().saturating_sub(1);
     if total <= inner {
@@ -211,7 +211,7 @@ fn hint_lines(m: &Mockup, width: usize, o: &DocOptions<'_>) -> Vec<Line<'static>
             _ => &ui.click,
         };
         spans.push(Span::styled(format!("{verb}: "), t.hint()));
-        spans.push(Span::styled(item.text.clone(), t.bold()));
+        spans.push(Span::styled(o.text(&item.text), t.bold()));
     }
     if spans.is_empty() {
         return Vec::new();

@@ -20,14 +20,19 @@ pub fn render(app: &App, text: &PaneText, main: Rect, body: Rect, buf: &mut Buff
         .render(main, buf);
     let w = body.width.min(64) as usize;
     let lines = wrap(&[Span::styled(text.unavailable.clone(), t.text())], w);
+    // The paragraph is centred as a block; its lines stay left-aligned.
+    let block_w = lines
+        .iter()
+        .map(|l| wrap::width(&wrap::line_text(l)))
+        .max()
+        .unwrap_or(0) as u16;
+    let x = body.x + body.width.saturating_sub(block_w) / 2;
     let top = body.y + body.height.saturating_sub(lines.len() as u16) / 3;
     for (i, line) in lines.iter().enumerate() {
         let y = top + i as u16;
         if y >= body.bottom() {
             break;
         }
-        let lw = wrap::width(&wrap::line_text(line)) as u16;
-        let x = body.x + body.width.saturating_sub(lw) / 2;
         buf.set_line(x, y, line, body.width);
     }
 }

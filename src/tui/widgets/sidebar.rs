@@ -31,7 +31,12 @@ pub fn rows(app: &App, width: usize) -> (Vec<Line<'static>>, usize) {
         };
         let current = i == app.current;
         let lead = if current { "> " } else { "  " };
-        let label = wrap::truncate(&format!("{lead}{number}{}", step.title), width);
+        let title = if app.ascii {
+            wrap::ascii_safe(&step.title)
+        } else {
+            step.title.clone()
+        };
+        let label = wrap::truncate(&format!("{lead}{number}{title}"), width);
         let style = if current { t.selected() } else { t.text() };
         if current {
             selected_row = out.len();

@@ -1,0 +1,180 @@
+//! The binary's commands, run as a user would run them: against the built-in
+//! simulator, and over UDP against `fido-doctor simulate` on loopback.
+
+use std::io::Write;
+use std::net::UdpSocket;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fido-doctor"));
+    c.env("LANG", "en_US.UTF-8").env_remove("LC_ALL");
+    c
+}
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn scenarios_are_listed_as_devices() {
+    let out = bin().args(["scenarios", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let v = json(&out);
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    for expected in ["modern", "no-pin", "u2f-only", "pin-blocked", "malformed"] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+}
+
+#[test]
+fn probe_with_pin_from_stdin_verifies_both_stages() {
+    let out = run_with_stdin(
+        &["probe", "--device", "sim:modern", "--pin-stdin", "--json"],
+        "1234\n",
+    );
+    let v = json(&out);
+    assert!(out.status.success(), "{v}");
+    assert_eq!(v["registration"]["result"], "ok");
+    assert_eq!(v["authentication"]["result"], "ok");
+    assert_eq!(v["registration"]["value"]["user_verification"], "pin");
+    assert_eq!(
+        v["registration"]["value"]["attestation"]["format"],
+        "packed"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("1234"), "the PIN must never be printed");
+}
+
+#[test]
+fn wrong_pin_fails_without_success_and_exits_2() {
+    let out = run_with_stdin(
+        &["probe", "--device", "sim:modern", "--pin-stdin", "--json"],
+        "9999\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert_eq!(v["registration"]["result"], "failed");
+    assert_ne!(v["authentication"]["result"], "ok");
+}
+
+#[test]
+fn u2f_only_key_is_reported_as_such() {
+    let out = bin()
+        .args(["info", "--device", "sim:u2f-only", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v = json(&out);
+    assert_eq!(v["kind"], "u2f-only");
+    assert_eq!(v["init"]["capabilities"]["cbor"], false);
+}
+
+#[test]
+fn bad_device_string_is_a_clear_error() {
+    let out = bin()
+        .args(["info", "--device", "usb:whatever"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("usb:whatever") && err.contains("unknown device kind"),
+        "{err}"
+    );
+}
+
+#[test]
+fn probe_over_udp_against_the_simulate_command() {
+    let (key_port, client_port) = (free_port(), free_port());
+    let key = format!("127.0.0.1:{key_port}");
+    let client = format!("127.0.0.1:{client_port}");
+    let _server = Server(
+        bin()
+            .args([
+                "simulate",
+                "--scenario",
+                "no-pin",
+                "--auto-touch",
+                "--listen",
+                &key,
+                "--reply",
+                &client,
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let device = format!("udp:{key},listen={client}");
+    // The server needs a moment to bind; INIT is retried until it answers.
+    let mut last = None;
+    for _ in 0..50 {
+        let out = bin()
+            .args(["probe", "--device", &device, "--json"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            last = Some(out);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        last = Some(out);
+    }
+    let out = last.unwrap();
+    let v = json(&out);
+    assert!(out.status.success(), "{v}");
+    assert_eq!(v["device"], device);
+    assert_eq!(v["key"]["value"]["kind"], "fido2");
+    assert_eq!(v["authentication"]["result"], "ok");
+}
