@@ -217,7 +217,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    use crate::commands::{diagnose, keys, simulate};
+    use crate::commands::{diagnose, guide, keys, simulate};
     let (source, lang) = (cli.global.source(), cli.global.lang());
     match &cli.command {
         Some(Command::Check(a)) => diagnose::check(a, &source, lang),
@@ -229,6 +229,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Simulate(a)) => simulate::simulate(a),
         Some(Command::Scenarios(a)) => simulate::scenarios(a.json),
-        _ => anyhow::bail!("not wired yet"),
+        Some(Command::Guide(a)) if a.print => guide::print(&source, lang, a.width),
+        Some(Command::Guide(_)) | Some(Command::Tui(_)) | None => {
+            guide::tui(&source, lang, cli.global.ascii)
+        }
     }
 }

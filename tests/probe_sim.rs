@@ -237,17 +237,3 @@ fn cancel_before_start_never_talks_to_the_device() {
     assert_eq!(report.key.failure().unwrap().code, FailureCode::Cancelled);
     assert!(matches!(report.registration, Outcome::Skipped { .. }));
 }
-
-#[test]
-fn tmp_timing() {
-    for name in ["modern", "u2f-only", "no-pin"] {
-        let mut v = Vec::new();
-        for _ in 0..5 {
-            let t0 = std::time::Instant::now();
-            let (r, _) = probe(name, &mut FixedPin(Zeroizing::new("1234".into())));
-            assert!(r.all_ok());
-            v.push(t0.elapsed().as_micros());
-        }
-        eprintln!("TIMING {name}: {v:?} us");
-    }
-}

@@ -2,6 +2,7 @@
 //! printed, the library only returns data.
 
 pub mod diagnose;
+pub mod guide;
 pub mod keys;
 pub mod pin;
 pub mod simulate;

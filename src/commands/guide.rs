@@ -1,0 +1,33 @@
+//! The terminal UI and `guide --print`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use fido_doctor::content::guide::Content;
+use fido_doctor::content::{ContentSource, Lang};
+use fido_doctor::tui::{self, TuiOptions};
+
+fn load(source: &ContentSource, lang: Lang) -> anyhow::Result<Content> {
+    Content::load(source, lang).with_context(|| match source {
+        ContentSource::Embedded => "loading the built-in content".to_string(),
+        ContentSource::Dir(d) => format!("loading content from {}", d.display()),
+    })
+}
+
+/// Opens the terminal UI.
+pub fn tui(source: &ContentSource, lang: Lang, ascii: bool) -> anyhow::Result<ExitCode> {
+    let content = load(source, lang)?;
+    let options = TuiOptions {
+        ascii,
+        ..TuiOptions::default()
+    };
+    tui::run(content, options).context("running the terminal UI")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fido-doctor guide --print`.
+pub fn print(source: &ContentSource, lang: Lang, width: u16) -> anyhow::Result<ExitCode> {
+    let content = load(source, lang)?;
+    print!("{}", tui::guide_text(&content, usize::from(width.max(20))));
+    Ok(ExitCode::SUCCESS)
+}
