@@ -447,6 +447,11 @@ fn make_credential_packed_attestation_verifies_and_assertions_count_up() {
         "{subject}"
     );
     assert_eq!(&cert.to_der().unwrap(), leaf);
+    // The leaf is issued by the simulator's own test CA.
+    let (ca_cert, ca_key) = cert_key(h.attestation_ca());
+    assert_eq!(cert.tbs_certificate.issuer, ca_cert.tbs_certificate.subject);
+    let tbs = cert.tbs_certificate.to_der().unwrap();
+    verify_der(&ca_key, &tbs, cert.signature.raw_bytes());
 
     // Two assertions with the credential id: signatures verify, counter grows.
     let cred_key = cose_p256(&p.cose);

@@ -161,10 +161,10 @@ pub struct KeyReport {
     /// Built-in UV attempts left (keys with built-in UV).
     pub uv_retries: Option<u32>,
     /// Time to open the channel (CTAPHID INIT).
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", rename = "open_ms")]
     pub open_time: Duration,
     /// Time for GetInfo / VERSION and the retry counters.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", rename = "info_ms")]
     pub info_time: Duration,
 }
 

@@ -417,3 +417,48 @@ impl PinState {
         self.token_perms = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocols_round_trip_and_authenticate() {
+        let secret_one = Protocol::One.kdf(&[7u8; 32]);
+        let secret_two = Protocol::Two.kdf(&[7u8; 32]);
+        assert_eq!(secret_one.len(), 32);
+        assert_eq!(secret_two.len(), 64);
+        assert_ne!(&secret_two[..32], &secret_two[32..]);
+        let plain = [0x42u8; 32];
+        for (proto, secret, extra, mac_len) in [
+            (Protocol::One, &secret_one, 0, 16),
+            (Protocol::Two, &secret_two, 16, 32),
+        ] {
+            let ct = proto.encrypt(secret, &plain).unwrap();
+            assert_eq!(ct.len(), plain.len() + extra);
+            assert_eq!(proto.decrypt(secret, &ct).unwrap().as_slice(), &plain);
+            assert!(proto.encrypt(secret, &plain[..5]).is_none());
+            let tag = proto.authenticate(secret, b"msg");
+            assert_eq!(tag.len(), mac_len);
+            assert!(proto.verify(secret, b"msg", &tag));
+            assert!(!proto.verify(secret, b"msh", &tag));
+            assert!(!proto.verify(secret, b"msg", &tag[..8]));
+        }
+        // Protocol two uses a fresh IV each time.
+        let a = Protocol::Two.encrypt(&secret_two, &plain).unwrap();
+        let b = Protocol::Two.encrypt(&secret_two, &plain).unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn unsupported_pin_answers_invalid_command() {
+        let mut p = PinState::new(false, None, 8);
+        let req = vec![(int(1), int(2)), (int(2), int(1))];
+        assert_eq!(p.command(&req), Err(ERR_INVALID_COMMAND));
+        let mut p = PinState::new(true, Some("1234"), 8);
+        assert_eq!(
+            p.command(&[(int(1), int(3)), (int(2), int(2))]),
+            Err(ERR_INVALID_PARAMETER)
+        );
+    }
+}

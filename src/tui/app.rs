@@ -1,7 +1,7 @@
 //! The state of the terminal app: which pane has focus, which guide page is
 //! shown and how far it is scrolled, whether help is open, the terminal
-//! size and the content. Drawing reads it ([`super::view`]); only
-//! [`super::update`] changes it.
+//! size and the content. Drawing reads it ([`super::view::view`]); only
+//! [`super::update::update`] changes it.
 
 use crate::content::Lang;
 use crate::content::guide::{Content, GuideStep};
