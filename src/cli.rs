@@ -230,8 +230,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Simulate(a)) => simulate::simulate(a),
         Some(Command::Scenarios(a)) => simulate::scenarios(a.json),
         Some(Command::Guide(a)) if a.print => guide::print(&source, lang, a.width),
-        Some(Command::Guide(_)) | Some(Command::Tui(_)) | None => {
-            guide::tui(&source, lang, cli.global.ascii)
-        }
+        Some(Command::Tui(a)) => guide::tui(&source, lang, cli.global.ascii, a.device.as_deref()),
+        Some(Command::Guide(_)) | None => guide::tui(&source, lang, cli.global.ascii, None),
     }
 }

@@ -14,11 +14,23 @@ fn load(source: &ContentSource, lang: Lang) -> anyhow::Result<Content> {
     })
 }
 
-/// Opens the terminal UI.
-pub fn tui(source: &ContentSource, lang: Lang, ascii: bool) -> anyhow::Result<ExitCode> {
+/// Opens the terminal UI; `device` (`--device`) is listed, selected and
+/// shown first.
+pub fn tui(
+    source: &ContentSource,
+    lang: Lang,
+    ascii: bool,
+    device: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let content = load(source, lang)?;
+    if let Some(d) = device {
+        d.parse::<fido_doctor::transport::DeviceSpec>()
+            .with_context(|| format!("--device {d}"))?;
+    }
     let options = TuiOptions {
         ascii,
+        device: device.map(str::to_string),
+        source: source.clone(),
         ..TuiOptions::default()
     };
     tui::run(content, options).context("running the terminal UI")?;

@@ -93,10 +93,8 @@ pub fn run_probe(
     // Ctrl-C sends CTAPHID_CANCEL to the key instead of killing us mid-command.
     let _ = ctrlc::set_handler(move || ctrl_c.cancel());
     let mut on_event = |e: ProbeEvent| {
-        if progress {
-            if let Some(line) = progress_line(e) {
-                eprintln!("{line}");
-            }
+        if let Some(line) = progress.then(|| progress_line(e)).flatten() {
+            eprintln!("{line}");
         }
     };
     Ok(probe::run(

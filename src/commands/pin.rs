@@ -85,10 +85,8 @@ fn read_masked(out: &mut impl Write) -> Option<Zeroizing<String>> {
             KeyCode::Enter => return (!pin.is_empty()).then_some(pin),
             KeyCode::Esc => return None,
             KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => return None,
-            KeyCode::Backspace => {
-                if pin.pop().is_some() {
-                    let _ = write!(out, "\x08 \x08");
-                }
+            KeyCode::Backspace if pin.pop().is_some() => {
+                let _ = write!(out, "\x08 \x08");
             }
             KeyCode::Char(c) if pin.len() < 64 => {
                 pin.push(c);

@@ -3,9 +3,21 @@
 //! size and the content. Drawing reads it ([`super::view::view`]); only
 //! [`super::update::update`] changes it.
 
-use crate::content::Lang;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
 use crate::content::guide::{Content, GuideStep};
 use crate::content::ui::UiText;
+use crate::content::{ContentSource, Lang};
+use crate::ctap::probe::{ProbeOptions, ProbeReport, Stage};
+use crate::diagnose::{DiagnosisContent, Environment, KeyFacts, Report};
+use crate::sim;
+use crate::transport::hid::HidKeyInfo;
+
+use super::scenarios::ScenarioTexts;
+use super::text::LiveText;
 
 use super::TuiOptions;
 use super::theme::Theme;
@@ -44,13 +56,180 @@ impl Pane {
     }
 }
 
-/// State of the keys pane (filled in when live key checks arrive).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeysState {}
+/// State of the keys pane: attached keys (from the device watcher), keys
+/// named with `--device`, the selection and what checks found out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeysState {
+    /// Attached FIDO HID keys, as the watcher last saw them.
+    pub hid: Vec<HidKeyInfo>,
+    /// Other devices (`sim:…`, `udp:…`) given with `--device` or practised with.
+    pub extra: Vec<String>,
+    /// Index of the selected row in [`KeysState::devices`].
+    pub selected: usize,
+    /// Why the keys could not be listed, when they could not.
+    pub error: Option<String>,
+    /// What the last check of each device found (by device string).
+    pub facts: BTreeMap<String, KeyFacts>,
+}
 
-/// State of the diagnosis pane (filled in when the diagnosis arrives).
+impl KeysState {
+    /// Device strings of all rows: attached keys first, then the others.
+    pub fn devices(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.hid.iter().map(HidKeyInfo::spec).collect();
+        v.extend(self.extra.iter().filter(|d| !v.contains(d)).cloned().collect::<Vec<_>>());
+        v
+    }
+
+    /// The selected device string.
+    pub fn selected_device(&self) -> Option<String> {
+        self.devices().get(self.selected).cloned()
+    }
+
+    /// The USB facts of `device`, when it is an attached key.
+    pub fn hid_info(&self, device: &str) -> Option<&HidKeyInfo> {
+        self.hid.iter().find(|k| k.spec() == device)
+    }
+}
+
+/// Where one stage of a check is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageStatus {
+    /// Not started.
+    Pending,
+    /// Running now.
+    Running,
+    /// Finished.
+    Done {
+        /// It succeeded.
+        ok: bool,
+        /// How long it took.
+        elapsed: Duration,
+    },
+    /// Did not run.
+    Skipped,
+}
+
+/// The PIN entry window: what was typed so far (never drawn, only counted).
+#[derive(Clone, Default)]
+pub struct PinEntry {
+    /// Attempts left, as the key reported them.
+    pub retries: Option<u32>,
+    /// The PIN typed so far (wiped on drop).
+    pub input: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for PinEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinEntry")
+            .field("retries", &self.retries)
+            .field("input", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A check (probe) shown in the keys pane: running or finished.
+#[derive(Debug, Clone)]
+pub struct ProbeView {
+    /// The device checked.
+    pub device: String,
+    /// The practice scenario, when the device is a simulated key.
+    pub scenario: Option<String>,
+    /// Info, registration, sign-in.
+    pub stages: [StageStatus; 3],
+    /// The key waits for a touch since this tick.
+    pub touch_since: Option<u64>,
+    /// How long a touch is waited for (for the countdown).
+    pub touch_timeout: Duration,
+    /// The PIN window, while the check waits for the PIN.
+    pub pin: Option<PinEntry>,
+    /// The result, once the check ended.
+    pub report: Option<ProbeReport>,
+    /// Why the check could not start.
+    pub open_error: Option<String>,
+    /// Esc was pressed; waiting for the check to stop.
+    pub cancelling: bool,
+}
+
+impl ProbeView {
+    /// A check of `device` that is about to start.
+    pub fn new(device: &str) -> ProbeView {
+        let scenario = device
+            .strip_prefix("sim:")
+            .filter(|n| sim::scenario::find(n).is_some())
+            .map(str::to_string);
+        let touch_timeout = scenario
+            .as_deref()
+            .and_then(sim::scenario::find)
+            .map(|s| s.presence_timeout)
+            .unwrap_or(ProbeOptions::default().touch_timeout)
+            .min(ProbeOptions::default().touch_timeout);
+        ProbeView {
+            device: device.to_string(),
+            scenario,
+            stages: [StageStatus::Pending; 3],
+            touch_since: None,
+            touch_timeout,
+            pin: None,
+            report: None,
+            open_error: None,
+            cancelling: false,
+        }
+    }
+
+    /// Whether the check still runs.
+    pub fn running(&self) -> bool {
+        self.report.is_none() && self.open_error.is_none()
+    }
+
+    /// The stage running now.
+    pub fn active(&self) -> Option<Stage> {
+        STAGES
+            .iter()
+            .zip(self.stages.iter())
+            .find(|(_, s)| **s == StageStatus::Running)
+            .map(|(st, _)| *st)
+    }
+}
+
+/// The stages of a check in order.
+pub const STAGES: [Stage; 3] = [Stage::Info, Stage::Register, Stage::Authenticate];
+
+/// Index of a stage in [`STAGES`].
+pub fn stage_index(stage: Stage) -> usize {
+    match stage {
+        Stage::Info => 0,
+        Stage::Register => 1,
+        Stage::Authenticate => 2,
+    }
+}
+
+/// The practice scenario picker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PracticeState {
+    /// Whether the picker is open.
+    pub open: bool,
+    /// Index of the highlighted scenario in `sim::scenario::all()`.
+    pub selected: usize,
+}
+
+/// State of the diagnosis pane, filled in by the diagnosis worker
+/// (`Msg::DiagnosisReady`). Widgets read it as `app.diagnosis.…`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DiagnosisState {}
+pub struct DiagnosisState {
+    /// The latest diagnosis (none until the first one arrives).
+    pub report: Option<Report>,
+    /// Index of the selected finding in `report.findings`.
+    pub finding_selected: usize,
+    /// Facts about this computer (from the latest diagnosis).
+    pub environment: Option<Environment>,
+    /// Compat matrix, model table and finding texts in the app's language
+    /// (none when they could not be loaded).
+    pub diagnosis_content: Option<DiagnosisContent>,
+    /// A diagnosis is being made (the first one, or after a check).
+    pub running: bool,
+    /// Lines of the selected finding's text scrolled off the top.
+    pub scroll: u16,
+}
 
 /// The whole app state.
 #[derive(Debug, Clone)]
@@ -79,6 +258,16 @@ pub struct App {
     pub keys: KeysState,
     /// Diagnosis pane state.
     pub diagnosis: DiagnosisState,
+    /// The check shown in the keys pane.
+    pub probe: Option<ProbeView>,
+    /// The practice picker.
+    pub practice: PracticeState,
+    /// A one-line message for the status bar (export path, wink result).
+    pub notice: Option<String>,
+    /// Labels of the live parts.
+    pub text: LiveText,
+    /// Texts of the practice scenarios.
+    pub scenarios: ScenarioTexts,
 }
 
 impl App {
@@ -89,7 +278,8 @@ impl App {
             .as_deref()
             .and_then(|id| content.guide.position(id))
             .unwrap_or(0);
-        App {
+        let lang = content.lang;
+        let mut app = App {
             content,
             pane: Pane::Guide,
             current,
@@ -104,7 +294,19 @@ impl App {
             },
             keys: KeysState::default(),
             diagnosis: DiagnosisState::default(),
+            probe: None,
+            practice: PracticeState::default(),
+            notice: None,
+            text: LiveText::load(&ContentSource::Embedded, lang).unwrap_or_default(),
+            scenarios: ScenarioTexts::load(&ContentSource::Embedded, lang).unwrap_or_default(),
+        };
+        if let Some(d) = options.device.as_deref() {
+            if !d.starts_with("hid:") {
+                app.keys.extra.push(d.to_string());
+            }
+            app.pane = Pane::Keys;
         }
+        app
     }
 
     /// The language of the texts.
@@ -129,6 +331,8 @@ impl App {
 
     /// Whether something on screen animates (ticks are sent only then).
     pub fn wants_ticks(&self) -> bool {
-        false
+        self.probe
+            .as_ref()
+            .is_some_and(|p| p.running() && p.touch_since.is_some() && p.pin.is_none())
     }
 }

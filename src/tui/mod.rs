@@ -10,10 +10,13 @@ pub mod doc;
 pub mod layout;
 pub mod print;
 pub mod runner;
+pub mod scenarios;
+pub mod text;
 pub mod theme;
 pub mod update;
 pub mod view;
 pub mod widgets;
+pub mod worker;
 pub mod wrap;
 
 use std::sync::Arc;
@@ -27,7 +30,10 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use unicode_width::UnicodeWidthStr;
 
+use crate::content::ContentSource;
 use crate::content::guide::Content;
+use crate::ctap::probe::ProbeOptions;
+use crate::diagnose::DiagnosisContent;
 
 pub use action::{Command, Msg};
 pub use app::{App, Pane};
@@ -44,6 +50,11 @@ pub struct TuiOptions {
     pub color: bool,
     /// Id of the guide page to open first.
     pub start: Option<String>,
+    /// A device to show and select (`--device`); opens on the keys pane.
+    pub device: Option<String>,
+    /// Where the live labels, scenario texts and diagnosis content come
+    /// from (the guide itself is passed to [`run`] already loaded).
+    pub source: ContentSource,
 }
 
 impl Default for TuiOptions {
@@ -52,24 +63,51 @@ impl Default for TuiOptions {
             ascii: false,
             color: true,
             start: None,
+            device: None,
+            source: ContentSource::Embedded,
         }
     }
 }
 
-/// Runs the app in the terminal until the user quits. Restores the terminal
-/// afterwards, also on panic (ratatui's panic hook).
+/// Environment variable that makes the running app panic right after its
+/// first frame (tests use it to prove the terminal is restored).
+pub const PANIC_AFTER_FIRST_FRAME: &str = "FIDO_DOCTOR_PANIC_AFTER_FIRST_FRAME";
+
+/// Runs the app in the terminal until the user quits, with the real
+/// workers (device watcher, checks, diagnosis). Restores the terminal
+/// afterwards, also on panic (ratatui's panic hook). Content errors are
+/// reported before the terminal is touched.
 pub fn run(content: Content, options: TuiOptions) -> std::io::Result<()> {
     let mut options = options;
     if !theme::Theme::from_env(|k| std::env::var(k).ok()).color {
         options.color = false;
     }
+    let lang = content.lang;
+    let content_err = |e: crate::content::ContentError| std::io::Error::other(e.to_string());
     let mut app = App::new(content, &options);
+    app.text = text::LiveText::load_or_embedded(&options.source, lang).map_err(content_err)?;
+    app.scenarios = scenarios::ScenarioTexts::load(&options.source, lang).map_err(content_err)?;
+    let diagnosis = DiagnosisContent::load(&options.source, lang).map_err(content_err)?;
+    app.diagnosis.diagnosis_content = Some(diagnosis.clone());
+    app.diagnosis.running = true;
+    let config = worker::WorkerConfig {
+        environment: worker::real_environment(),
+        content: Some(Arc::new(diagnosis)),
+        probe: ProbeOptions::default(),
+        export_dir: std::env::current_dir()?,
+        panic_after_first_frame: std::env::var_os(PANIC_AFTER_FIRST_FRAME)
+            .is_some_and(|v| v == "1"),
+    };
     let mut terminal = ratatui::try_init()?;
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
-    let result = match runner::spawn_input(tx, stop.clone()) {
+    let mut workers = worker::Workers::new(tx.clone(), config);
+    let result = match workers
+        .start()
+        .and_then(|()| runner::spawn_input(tx, stop.clone()))
+    {
         Ok(input) => {
-            let r = runner::run_loop(&mut terminal, &mut app, &rx);
+            let r = runner::run_loop_with(&mut terminal, &mut app, &rx, &mut workers);
             stop.store(true, Ordering::Relaxed);
             // The input thread checks `stop` every 100 ms.
             let _ = input.join();
@@ -77,6 +115,7 @@ pub fn run(content: Content, options: TuiOptions) -> std::io::Result<()> {
         }
         Err(e) => Err(e),
     };
+    drop(workers);
     ratatui::restore();
     result
 }

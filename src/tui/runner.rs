@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -18,6 +18,7 @@ use super::action::{Command, Msg};
 use super::app::App;
 use super::update::update;
 use super::view::view;
+use super::worker::{Effects, NoEffects};
 
 /// Interval between animation ticks (only while something animates).
 pub const TICK: Duration = Duration::from_millis(120);
@@ -31,34 +32,68 @@ fn io_err(e: impl std::error::Error) -> io::Error {
 }
 
 /// Runs the app until it quits or the channel closes: draws, waits for
-/// messages, applies every queued one, draws again.
+/// messages, applies every queued one, draws again. Commands are dropped.
 pub fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     rx: &Receiver<Msg>,
 ) -> io::Result<()> {
+    run_loop_with(terminal, app, rx, &mut NoEffects)
+}
+
+/// Like [`run_loop`], handing every command to `effects`. Ticks are
+/// generated only while [`App::wants_ticks`]; otherwise the loop sleeps
+/// until a message arrives.
+pub fn run_loop_with<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    rx: &Receiver<Msg>,
+    effects: &mut dyn Effects,
+) -> io::Result<()> {
     let size = terminal.size().map_err(io_err)?;
     update(app, Msg::Resize(size.width, size.height));
     terminal.draw(|f| view(f, app)).map_err(io_err)?;
+    effects.first_frame();
+    let mut next_tick: Option<Instant> = None;
     loop {
-        let wait = if app.wants_ticks() { TICK } else { IDLE_WAIT };
+        if !app.wants_ticks() {
+            next_tick = None;
+        } else if next_tick.is_none() {
+            next_tick = Some(Instant::now() + TICK);
+        }
+        let wait = match next_tick {
+            Some(t) => t.saturating_duration_since(Instant::now()),
+            None => IDLE_WAIT,
+        };
         let first = match rx.recv_timeout(wait) {
-            Ok(m) => m,
-            Err(RecvTimeoutError::Timeout) if app.wants_ticks() => Msg::Tick,
-            Err(RecvTimeoutError::Timeout) => continue,
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
-        let mut next = Some(first);
+        let mut next = first;
+        let mut changed = false;
         while let Some(msg) = next {
             if let Msg::Resize(..) = msg {
                 terminal.autoresize().map_err(io_err)?;
             }
-            if update(app, msg) == Some(Command::Quit) {
-                return Ok(());
+            changed = true;
+            match update(app, msg) {
+                Some(Command::Quit) => return Ok(()),
+                Some(cmd) => effects.apply(cmd),
+                None => {}
             }
             next = rx.try_recv().ok();
         }
-        terminal.draw(|f| view(f, app)).map_err(io_err)?;
+        if let Some(t) = next_tick
+            && Instant::now() >= t
+        {
+            update(app, Msg::Tick);
+            next_tick = Some(t + TICK).filter(|n| *n > Instant::now());
+            changed = true;
+        }
+        if changed {
+            terminal.draw(|f| view(f, app)).map_err(io_err)?;
+        }
     }
 }
 

@@ -3,10 +3,16 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
+use zeroize::Zeroizing;
 
-use super::action::{Command, Msg};
-use super::app::{App, Pane};
+use crate::ctap::probe::{Outcome, ProbeEvent, ProbeReport};
+use crate::diagnose::key_facts;
+use crate::sim;
+
+use super::action::{Command, Msg, PinSecret};
+use super::app::{App, Pane, PinEntry, ProbeView, StageStatus, stage_index};
 use super::doc::page_lines;
+use crate::content::ui::fill;
 use super::layout;
 
 /// Applies `msg` to `app`; returns what the event loop must do, if anything.
@@ -22,7 +28,160 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
             app.tick = app.tick.wrapping_add(1);
             None
         }
+        Msg::Devices(list) => {
+            let selected = app.keys.selected_device();
+            app.keys.hid = list;
+            app.keys.error = None;
+            keep_selection(app, selected);
+            None
+        }
+        Msg::DevicesError(e) => {
+            app.keys.error = Some(e);
+            None
+        }
+        Msg::Probe(event) => {
+            on_probe_event(app, event);
+            None
+        }
+        Msg::ProbeFinished(report) => {
+            on_probe_finished(app, *report);
+            None
+        }
+        Msg::ProbeOpenFailed { device, error } => {
+            if let Some(p) = app.probe.as_mut().filter(|p| p.running()) {
+                if !device.is_empty() {
+                    p.device = device;
+                }
+                p.open_error = Some(error);
+                p.pin = None;
+                p.touch_since = None;
+                p.stages = [
+                    StageStatus::Done {
+                        ok: false,
+                        elapsed: std::time::Duration::ZERO,
+                    },
+                    StageStatus::Skipped,
+                    StageStatus::Skipped,
+                ];
+            }
+            None
+        }
+        Msg::PinRequested { retries } => {
+            if let Some(p) = app.probe.as_mut().filter(|p| p.running()) {
+                p.pin = Some(PinEntry {
+                    retries,
+                    input: Zeroizing::new(String::new()),
+                });
+                p.touch_since = None;
+                None
+            } else {
+                // Nobody to ask: decline so the check does not wait.
+                Some(Command::Pin(None))
+            }
+        }
+        Msg::DiagnosisReady(report) => {
+            let n = report.findings.len();
+            app.diagnosis.environment = Some(report.environment.clone());
+            app.diagnosis.report = Some(*report);
+            app.diagnosis.running = false;
+            app.diagnosis.finding_selected = app.diagnosis.finding_selected.min(n.saturating_sub(1));
+            None
+        }
+        Msg::WinkDone { device, error } => {
+            let t = &app.text.keys;
+            app.notice = Some(match error {
+                None => format!("{device}: {}", t.winking),
+                Some(e) => fill(&t.wink_failed, &[("error", &e)]),
+            });
+            None
+        }
+        Msg::ExportDone(path) => {
+            app.notice = Some(fill(&app.text.export.written, &[("path", &path)]));
+            None
+        }
+        Msg::ExportFailed(e) => {
+            app.notice = Some(fill(&app.text.export.failed, &[("error", &e)]));
+            None
+        }
     }
+}
+
+fn keep_selection(app: &mut App, selected: Option<String>) {
+    let devices = app.keys.devices();
+    app.keys.selected = selected
+        .and_then(|d| devices.iter().position(|x| *x == d))
+        .unwrap_or(0)
+        .min(devices.len().saturating_sub(1));
+}
+
+fn on_probe_event(app: &mut App, event: ProbeEvent) {
+    let tick = app.tick;
+    let Some(p) = app.probe.as_mut().filter(|p| p.running()) else {
+        return;
+    };
+    match event {
+        ProbeEvent::Stage(stage) => {
+            if let Some(s) = p.stages.get_mut(stage_index(stage)) {
+                *s = StageStatus::Running;
+            }
+            p.touch_since = None;
+        }
+        ProbeEvent::StageDone { stage, ok, elapsed } => {
+            if let Some(s) = p.stages.get_mut(stage_index(stage)) {
+                *s = StageStatus::Done { ok, elapsed };
+            }
+            p.touch_since = None;
+        }
+        ProbeEvent::TouchNeeded => {
+            p.touch_since = Some(tick);
+            p.pin = None;
+        }
+        ProbeEvent::Processing | ProbeEvent::PinNeeded { .. } => {}
+    }
+}
+
+fn outcome_status<T>(o: &Outcome<T>) -> StageStatus {
+    match o {
+        Outcome::Ok { elapsed, .. } => StageStatus::Done {
+            ok: true,
+            elapsed: *elapsed,
+        },
+        Outcome::Failed { elapsed, .. } => StageStatus::Done {
+            ok: false,
+            elapsed: *elapsed,
+        },
+        Outcome::Skipped { .. } => StageStatus::Skipped,
+    }
+}
+
+fn on_probe_finished(app: &mut App, report: ProbeReport) {
+    if let Some(content) = &app.diagnosis.diagnosis_content {
+        let facts = key_facts(&report, &content.aaguids);
+        app.keys.facts.insert(report.device.clone(), facts);
+    }
+    let Some(p) = app.probe.as_mut() else {
+        return;
+    };
+    p.stages = [
+        outcome_status(&report.key),
+        outcome_status(&report.registration),
+        outcome_status(&report.authentication),
+    ];
+    p.pin = None;
+    p.touch_since = None;
+    p.cancelling = false;
+    p.report = Some(report);
+}
+
+fn start_probe(app: &mut App, device: String) -> Option<Command> {
+    if app.probe.as_ref().is_some_and(ProbeView::running) {
+        return None;
+    }
+    app.probe = Some(ProbeView::new(&device));
+    app.diagnosis.running = true;
+    app.pane = Pane::Keys;
+    app.notice = None;
+    Some(Command::StartProbe { device })
 }
 
 fn quit(app: &mut App) -> Option<Command> {
@@ -35,20 +194,181 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Command> {
     if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
         return quit(app);
     }
+    app.notice = None;
     if app.help {
         // Any key closes the overlay (Esc and q too, without quitting).
         app.help = false;
         return None;
+    }
+    if app.probe.as_ref().is_some_and(|p| p.pin.is_some()) {
+        return pin_key(app, key);
+    }
+    if app.practice.open {
+        return picker_key(app, key.code);
+    }
+    if app.pane == Pane::Keys
+        && let Some(p) = &mut app.probe
+    {
+        if p.running() {
+            match key.code {
+                KeyCode::Esc => {
+                    p.cancelling = true;
+                    return Some(Command::CancelProbe);
+                }
+                KeyCode::Char(' ') if p.scenario.is_some() => return Some(Command::Touch),
+                _ => {}
+            }
+        } else if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace) {
+            app.probe = None;
+            return None;
+        }
     }
     match key.code {
         KeyCode::Char('q') | KeyCode::Esc => return quit(app),
         KeyCode::Char('?') => app.help = true,
         KeyCode::Tab => app.pane = app.pane.next(),
         KeyCode::BackTab => app.pane = app.pane.prev(),
+        KeyCode::Char('p') if !app.probe.as_ref().is_some_and(ProbeView::running) => {
+            app.practice.open = true;
+            app.pane = Pane::Keys;
+        }
+        KeyCode::Char('e') if app.pane != Pane::Guide => return export(app),
         _ if app.pane == Pane::Guide => guide_key(app, key.code),
+        _ if app.pane == Pane::Keys => return keys_key(app, key.code),
+        _ if app.pane == Pane::Diagnosis => diagnosis_key(app, key.code),
         _ => {}
     }
     None
+}
+
+/// Longest PIN accepted from the keyboard (CTAP allows 63 bytes).
+const MAX_PIN_CHARS: usize = 63;
+
+fn pin_key(app: &mut App, key: KeyEvent) -> Option<Command> {
+    let p = app.probe.as_mut()?;
+    let entry = p.pin.as_mut()?;
+    match key.code {
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            if entry.input.chars().count() < MAX_PIN_CHARS {
+                entry.input.push(c);
+            }
+            None
+        }
+        KeyCode::Backspace => {
+            entry.input.pop();
+            None
+        }
+        KeyCode::Enter if !entry.input.is_empty() => {
+            let pin = std::mem::replace(&mut entry.input, Zeroizing::new(String::new()));
+            p.pin = None;
+            Some(Command::Pin(Some(PinSecret(pin))))
+        }
+        KeyCode::Esc => {
+            p.pin = None;
+            p.cancelling = true;
+            Some(Command::CancelProbe)
+        }
+        _ => None,
+    }
+}
+
+fn picker_key(app: &mut App, code: KeyCode) -> Option<Command> {
+    let last = sim::scenario::all().len().saturating_sub(1);
+    let sel = &mut app.practice.selected;
+    match code {
+        KeyCode::Up | KeyCode::Char('k') => *sel = sel.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => *sel = (*sel + 1).min(last),
+        KeyCode::Home => *sel = 0,
+        KeyCode::End => *sel = last,
+        KeyCode::Esc | KeyCode::Backspace => app.practice.open = false,
+        KeyCode::Char('q') => return quit(app),
+        KeyCode::Enter => {
+            let name = sim::scenario::all().get(*sel)?.name;
+            app.practice.open = false;
+            let device = format!("sim:{name}");
+            if !app.keys.extra.contains(&device) {
+                app.keys.extra.push(device.clone());
+            }
+            let selected = Some(device.clone());
+            keep_selection(app, selected);
+            return start_probe(app, device);
+        }
+        _ => {}
+    }
+    None
+}
+
+fn keys_key(app: &mut App, code: KeyCode) -> Option<Command> {
+    if app.probe.is_some() {
+        return None;
+    }
+    let last = app.keys.devices().len().saturating_sub(1);
+    match code {
+        KeyCode::Up | KeyCode::Char('k') => app.keys.selected = app.keys.selected.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => {
+            app.keys.selected = (app.keys.selected + 1).min(last)
+        }
+        KeyCode::Enter | KeyCode::Char('c') => {
+            let device = app.keys.selected_device()?;
+            return start_probe(app, device);
+        }
+        KeyCode::Char('w') => {
+            let device = app.keys.selected_device()?;
+            return Some(Command::Wink { device });
+        }
+        _ => {}
+    }
+    None
+}
+
+fn diagnosis_key(app: &mut App, code: KeyCode) {
+    let n = app
+        .diagnosis
+        .report
+        .as_ref()
+        .map(|r| r.findings.len())
+        .unwrap_or(0);
+    let before = app.diagnosis.finding_selected;
+    let sel = &mut app.diagnosis.finding_selected;
+    match code {
+        KeyCode::Up | KeyCode::Char('k') => *sel = sel.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => *sel = (*sel + 1).min(n.saturating_sub(1)),
+        KeyCode::PageDown | KeyCode::Char(' ') => {
+            app.diagnosis.scroll = app.diagnosis.scroll.saturating_add(5)
+        }
+        KeyCode::PageUp => app.diagnosis.scroll = app.diagnosis.scroll.saturating_sub(5),
+        KeyCode::Enter => {
+            if let Some(index) = finding_guide_step(app).and_then(|id| app.content.guide.position(&id)) {
+                app.pane = Pane::Guide;
+                go_to(app, index);
+            }
+        }
+        _ => {}
+    }
+    if app.diagnosis.finding_selected != before {
+        app.diagnosis.scroll = 0;
+    }
+}
+
+/// The guide page that explains the selected finding.
+pub fn finding_guide_step(app: &App) -> Option<String> {
+    app.diagnosis
+        .report
+        .as_ref()?
+        .findings
+        .get(app.diagnosis.finding_selected)?
+        .guide_step
+        .clone()
+}
+
+fn export(app: &mut App) -> Option<Command> {
+    match &app.diagnosis.report {
+        Some(r) => Some(Command::Export(Box::new(r.clone()))),
+        None => {
+            app.notice = Some(app.text.export.nothing.clone());
+            None
+        }
+    }
 }
 
 fn guide_key(app: &mut App, code: KeyCode) {

@@ -8,7 +8,8 @@ use ratatui::layout::Rect;
 use super::app::{App, Pane};
 use super::doc::DocOptions;
 use super::layout;
-use super::widgets::{help, page, placeholder, sidebar, small, status, tabs};
+use super::widgets::diagnosis::DiagnosisPane;
+use super::widgets::{help, keys, page, pin, sidebar, small, status, tabs};
 
 /// Draws the app into the frame.
 pub fn view(frame: &mut Frame<'_>, app: &App) {
@@ -31,10 +32,21 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             sidebar::render(app, a.sidebar, buf);
             page::render(app, a.main, a.body, buf);
         }
-        Pane::Keys => placeholder::render(app, &app.ui().keys, a.main, a.body, buf),
-        Pane::Diagnosis => placeholder::render(app, &app.ui().diagnosis, a.main, a.body, buf),
+        Pane::Keys => keys::render(app, a.main, a.body, buf),
+        Pane::Diagnosis => DiagnosisPane {
+            report: app.diagnosis.report.as_ref(),
+            running: app.diagnosis.running,
+            selected: app.diagnosis.finding_selected,
+            scroll: app.diagnosis.scroll,
+            content: &app.content,
+            theme: app.theme,
+            ascii: app.ascii,
+            focused: true,
+        }
+        .render(a.main, buf),
     }
     status::render(app, a.status, buf);
+    pin::render(app, area, buf);
     if app.help {
         help::render(app, area, buf);
     }

@@ -14,6 +14,7 @@ use super::frame;
 /// The key column and description of each help row.
 pub fn entries(app: &App) -> Vec<(&'static str, String)> {
     let h = &app.ui().help;
+    let l = &app.text.help;
     vec![
         ("Up/Down  j/k", h.r#move.clone()),
         ("Enter  Right", h.next.clone()),
@@ -21,6 +22,14 @@ pub fn entries(app: &App) -> Vec<(&'static str, String)> {
         ("PgUp/PgDn  Space", h.scroll.clone()),
         ("Home/End", h.ends.clone()),
         ("Tab  Shift-Tab", h.panes.clone()),
+        ("Enter  c", l.check.clone()),
+        ("w", l.wink.clone()),
+        ("p", l.practice.clone()),
+        ("Space", l.touch.clone()),
+        ("0-9  Enter", l.pin.clone()),
+        ("Esc", l.cancel.clone()),
+        ("Up/Down  Enter", l.findings.clone()),
+        ("e", l.export.clone()),
         ("?", h.help.clone()),
         ("q  Esc  Ctrl-C", h.quit.clone()),
     ]

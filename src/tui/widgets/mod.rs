@@ -1,10 +1,16 @@
 //! The parts of the screen, each drawn from the app state into a buffer
 //! region.
 
+pub mod compat;
+pub mod diagnosis;
 pub mod help;
+pub mod keys;
 pub mod mockup;
 pub mod page;
+pub mod picker;
+pub mod pin;
 pub mod placeholder;
+pub mod probe;
 pub mod sidebar;
 pub mod small;
 pub mod status;

@@ -1,4 +1,5 @@
-//! The bottom row: the keys that work now, with short labels.
+//! The bottom row: the keys that work now, with short labels, or a notice
+//! (report written, key blinking) while there is one.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,24 +8,81 @@ use ratatui::text::{Line, Span};
 use crate::tui::app::{App, Pane};
 use crate::tui::wrap;
 
-/// Draws the key hints into `area` (one row).
+/// The key hints for the current state, most important last: when the row
+/// is too narrow, hints are dropped from the front.
+pub fn hints(app: &App) -> Vec<(&'static str, String)> {
+    let s = &app.ui().status;
+    let l = &app.text.status;
+    let mut h: Vec<(&'static str, String)> = Vec::new();
+    if let Some(p) = &app.probe
+        && p.pin.is_some()
+    {
+        h.push(("Esc", l.cancel.clone()));
+        h.push(("Enter", l.confirm.clone()));
+        return h;
+    }
+    if app.practice.open {
+        h.push(("Esc", l.back.clone()));
+        h.push(("Up/Down", l.choose.clone()));
+        h.push(("Enter", l.start.clone()));
+        h.push(("q", s.quit.clone()));
+        return h;
+    }
+    match app.pane {
+        Pane::Guide => {
+            // Display order: steps, scroll, panes, help, quit.
+            h.push(("PgUp/PgDn", s.scroll.clone()));
+            h.push(("Tab", s.panes.clone()));
+            h.push(("Up/Down", s.r#move.clone()));
+        }
+        Pane::Keys => match &app.probe {
+            Some(p) if p.running() => {
+                h.push(("Tab", s.panes.clone()));
+                h.push(("Esc", l.cancel.clone()));
+                if p.scenario.is_some() {
+                    h.push(("Space", l.touch.clone()));
+                }
+            }
+            Some(_) => {
+                h.push(("Tab", s.panes.clone()));
+                h.push(("p", l.practice.clone()));
+                h.push(("Enter", l.back.clone()));
+            }
+            None => {
+                h.push(("Tab", s.panes.clone()));
+                h.push(("w", l.wink.clone()));
+                h.push(("p", l.practice.clone()));
+                h.push(("Enter", l.check.clone()));
+            }
+        },
+        Pane::Diagnosis => {
+            h.push(("Tab", s.panes.clone()));
+            h.push(("Enter", l.open.clone()));
+            h.push(("Up/Down", l.select.clone()));
+            h.push(("e", l.export.clone()));
+        }
+    }
+    h.push(("?", s.help.clone()));
+    h.push(("q", s.quit.clone()));
+    h
+}
+
+/// Draws the key hints (or the notice) into `area` (one row).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let s = &app.ui().status;
     buf.set_style(area, t.status());
-    // Most important last: when the row is too narrow, hints are dropped
-    // from the front (scroll first), so help and quit always stay.
-    let mut hints: Vec<(&str, &str)> = Vec::new();
-    if app.pane == Pane::Guide {
-        hints.push(("PgUp/PgDn", &s.scroll));
+    if let Some(n) = &app.notice {
+        let text = wrap::truncate(&format!(" {n}"), area.width as usize);
+        buf.set_line(
+            area.x,
+            area.y,
+            &Line::from(Span::styled(text, t.hint())),
+            area.width,
+        );
+        return;
     }
-    hints.push(("Tab", &s.panes));
-    if app.pane == Pane::Guide {
-        hints.push(("Up/Down", &s.r#move));
-    }
-    hints.push(("?", &s.help));
-    hints.push(("q", &s.quit));
-    let row_width = |h: &[(&str, &str)]| -> usize {
+    let mut hints = hints(app);
+    let row_width = |h: &[(&str, String)]| -> usize {
         1 + h
             .iter()
             .map(|(k, l)| wrap::width(k) + 1 + wrap::width(l))
@@ -34,15 +92,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     while hints.len() > 2 && row_width(&hints) > area.width as usize {
         hints.remove(0);
     }
-    // Display order: steps, scroll, panes, help, quit.
-    let order = |k: &str| match k {
-        "Up/Down" => 0,
-        "PgUp/PgDn" => 1,
-        "Tab" => 2,
-        "?" => 3,
-        _ => 4,
-    };
-    hints.sort_by_key(|(k, _)| order(k));
+    if app.pane == Pane::Guide && !app.practice.open {
+        let order = |k: &str| match k {
+            "Up/Down" => 0,
+            "PgUp/PgDn" => 1,
+            "Tab" => 2,
+            "?" => 3,
+            _ => 4,
+        };
+        hints.sort_by_key(|(k, _)| order(k));
+    }
     let mut spans = vec![Span::raw(" ")];
     for (i, (key, label)) in hints.into_iter().enumerate() {
         if i > 0 {

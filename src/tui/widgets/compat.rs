@@ -1,0 +1,493 @@
+//! The OS × browser table: for each of Windows, macOS, ChromeOS, Linux, iOS
+//! and Android and each of Chrome, Edge, Firefox and Safari, what the
+//! university guide's list says and where Microsoft's newer matrix differs,
+//! with a legend, both sources and their as-of dates, and optionally this
+//! computer's cells highlighted with a sentence saying what that means.
+//!
+//! Drawn from plain data ([`CompatTable`]); no I/O, no clock. Cells read
+//! without colour (`yes`, `new`, `no`, `-`, the highlighted cell in
+//! brackets); labels come from a small per-language table in this module.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::content::Lang;
+use crate::content::compat::{BrowserId, CompatEntry, CompatMatrix, OsFamily, Support};
+use crate::content::ui::fill;
+use crate::diagnose::Environment;
+use crate::tui::doc::BoxChars;
+use crate::tui::theme::Theme;
+use crate::tui::wrap::{self, fit, wrap};
+
+/// The rows of the table, in order.
+pub const ROWS: [OsFamily; 6] = [
+    OsFamily::Windows,
+    OsFamily::Macos,
+    OsFamily::Chromeos,
+    OsFamily::Linux,
+    OsFamily::Ios,
+    OsFamily::Android,
+];
+
+/// The columns of the table, in order.
+pub const COLUMNS: [BrowserId; 4] = [
+    BrowserId::Chrome,
+    BrowserId::Edge,
+    BrowserId::Firefox,
+    BrowserId::Safari,
+];
+
+/// What the sources say about one OS × browser combination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// In the university's list and in Microsoft's matrix.
+    Yes,
+    /// Only in Microsoft's newer matrix.
+    New,
+    /// In the university's list, but Microsoft's matrix says no.
+    GuideOnly,
+    /// Supported by neither source.
+    No,
+    /// The browser does not exist on that system.
+    Na,
+    /// The matrix has no row for it (browsers no source lists).
+    Unlisted,
+}
+
+/// A cell: the verdict and whether a new key can be registered there
+/// (`false` when sign-in works but registration does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cell {
+    /// What the sources say.
+    pub verdict: Verdict,
+    /// Sign-in works but a new key cannot be registered here.
+    pub sign_in_only: bool,
+}
+
+impl Cell {
+    /// The cell for a matrix row (or its absence).
+    pub fn of(entry: Option<&CompatEntry>) -> Cell {
+        let Some(e) = entry else {
+            return Cell {
+                verdict: Verdict::Unlisted,
+                sign_in_only: false,
+            };
+        };
+        let verdict = match (e.microsoft, e.guide) {
+            (Support::Na, _) => Verdict::Na,
+            (Support::Yes, true) => Verdict::Yes,
+            (Support::Yes, false) => Verdict::New,
+            (_, true) => Verdict::GuideOnly,
+            (_, false) => Verdict::No,
+        };
+        let usable = matches!(verdict, Verdict::Yes | Verdict::New | Verdict::GuideOnly);
+        Cell {
+            verdict,
+            sign_in_only: usable && e.register == Support::No,
+        }
+    }
+}
+
+/// The table's labels in one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompatLabels {
+    /// Heading over the table.
+    pub title: &'static str,
+    /// Header of the OS column.
+    pub os: &'static str,
+    /// Cell words: yes, new, guide-only, no, n/a, unlisted.
+    pub cells: [&'static str; 6],
+    /// Short cell words for narrow tables.
+    pub cells_short: [&'static str; 6],
+    /// Legend texts, same order; `{guide}` and `{microsoft}` are as-of dates.
+    pub legend: [&'static str; 6],
+    /// Legend of the `*` suffix.
+    pub sign_in_only: &'static str,
+    /// Legend of the bracketed cells.
+    pub this_computer_cell: &'static str,
+    /// Heading over the sources.
+    pub sources: &'static str,
+    /// "University guide (as of {as_of})".
+    pub guide_source: &'static str,
+    /// "Microsoft (as of {as_of})".
+    pub microsoft_source: &'static str,
+    /// "This computer ({os} + {browser}):".
+    pub this_computer: &'static str,
+    /// Verdict sentences, same order as `cells`.
+    pub verdicts: [&'static str; 6],
+    /// Added when only sign-in works there.
+    pub verdict_sign_in_only: &'static str,
+}
+
+const EN: CompatLabels = CompatLabels {
+    title: "Security-key sign-in by system and browser",
+    os: "OS",
+    cells: ["yes", "new", "list", "no", "-", "?"],
+    cells_short: ["yes", "new", "lst", "no", "-", "?"],
+    legend: [
+        "in the university list ({guide}) and Microsoft's matrix ({microsoft})",
+        "Microsoft's matrix ({microsoft}) only, not in the university list ({guide})",
+        "in the university list ({guide}) only, not in Microsoft's matrix ({microsoft})",
+        "not supported",
+        "the browser does not exist on that system",
+        "in neither source",
+    ],
+    sign_in_only: "sign-in only: a new key cannot be registered there",
+    this_computer_cell: "this computer",
+    sources: "Sources",
+    guide_source: "University guide, as of {as_of}:",
+    microsoft_source: "Microsoft, as of {as_of}:",
+    this_computer: "This computer ({os} + {browser}):",
+    verdicts: [
+        "in the university list ({guide}) and allowed by Microsoft ({microsoft}).",
+        "not in the university list ({guide}); allowed by Microsoft ({microsoft}).",
+        "in the university list ({guide}); not in Microsoft's matrix ({microsoft}).",
+        "supported by neither the university list ({guide}) nor Microsoft ({microsoft}).",
+        "this browser does not exist on this system.",
+        "not listed by the university ({guide}) or Microsoft ({microsoft}).",
+    ],
+    verdict_sign_in_only: "Sign-in only: register the key on another computer.",
+};
+
+const JA: CompatLabels = CompatLabels {
+    title: "OS とブラウザー別のセキュリティキーでのサインイン",
+    os: "OS",
+    cells: ["可", "MSのみ", "大学のみ", "不可", "-", "?"],
+    cells_short: ["可", "新", "大", "不可", "-", "?"],
+    legend: [
+        "大学の一覧（{guide}）と Microsoft の対応表（{microsoft}）の両方に記載",
+        "Microsoft の対応表（{microsoft}）のみに記載。大学の一覧（{guide}）にはない",
+        "大学の一覧（{guide}）のみに記載。Microsoft の対応表（{microsoft}）にはない",
+        "利用できない",
+        "その OS にはないブラウザー",
+        "どちらの資料にも記載なし",
+    ],
+    sign_in_only: "サインインのみ。新しいキーの登録はできない",
+    this_computer_cell: "このコンピューター",
+    sources: "出典",
+    guide_source: "大学のガイド（{as_of} 時点）:",
+    microsoft_source: "Microsoft（{as_of} 時点）:",
+    this_computer: "このコンピューター（{os} + {browser}）:",
+    verdicts: [
+        "大学の一覧（{guide}）にあり、Microsoft（{microsoft}）でも利用できます。",
+        "大学の一覧（{guide}）にはありませんが、Microsoft（{microsoft}）では利用できます。",
+        "大学の一覧（{guide}）にはありますが、Microsoft の対応表（{microsoft}）にはありません。",
+        "大学の一覧（{guide}）でも Microsoft（{microsoft}）でも利用できません。",
+        "このブラウザーはこの OS にはありません。",
+        "大学の一覧（{guide}）にも Microsoft（{microsoft}）にも記載がありません。",
+    ],
+    verdict_sign_in_only: "サインインのみ可能です。キーは別のコンピューターで登録してください。",
+};
+
+impl CompatLabels {
+    /// The labels in `lang`.
+    pub fn for_lang(lang: Lang) -> &'static CompatLabels {
+        match lang {
+            Lang::En => &EN,
+            Lang::Ja => &JA,
+        }
+    }
+}
+
+fn verdict_index(v: Verdict) -> usize {
+    match v {
+        Verdict::Yes => 0,
+        Verdict::New => 1,
+        Verdict::GuideOnly => 2,
+        Verdict::No => 3,
+        Verdict::Na => 4,
+        Verdict::Unlisted => 5,
+    }
+}
+
+/// This computer's OS with each installed browser, for
+/// [`CompatTable::highlight`] (no duplicates, in the environment's order).
+pub fn machine_cells(env: &Environment) -> Vec<(OsFamily, BrowserId)> {
+    let mut out: Vec<(OsFamily, BrowserId)> = Vec::new();
+    for b in &env.browsers {
+        let cell = (env.os.family, b.id);
+        if !out.contains(&cell) {
+            out.push(cell);
+        }
+    }
+    out
+}
+
+/// Everything the table draws from.
+#[derive(Debug, Clone, Copy)]
+pub struct CompatTable<'a> {
+    /// The matrix (`content/compat.toml`).
+    pub matrix: &'a CompatMatrix,
+    /// Language of the labels.
+    pub lang: Lang,
+    /// Styles.
+    pub theme: Theme,
+    /// ASCII rules instead of box-drawing lines.
+    pub ascii: bool,
+    /// Cells to highlight (this computer's OS and browsers), each followed
+    /// by a sentence below the table.
+    pub highlight: &'a [(OsFamily, BrowserId)],
+}
+
+impl CompatTable<'_> {
+    fn labels(&self) -> &'static CompatLabels {
+        CompatLabels::for_lang(self.lang)
+    }
+
+    /// Fills `{guide}` and `{microsoft}` with the sources' as-of dates.
+    fn dated(&self, s: &str) -> String {
+        fill(
+            s,
+            &[
+                ("guide", &self.matrix.guide.as_of),
+                ("microsoft", &self.matrix.microsoft.as_of),
+            ],
+        )
+    }
+
+    /// The style of a cell's word.
+    fn verdict_style(&self, v: Verdict) -> Style {
+        let t = &self.theme;
+        if !t.color {
+            return match v {
+                Verdict::Yes => Style::default().add_modifier(Modifier::BOLD),
+                _ => Style::default(),
+            };
+        }
+        match v {
+            Verdict::Yes => Style::default().fg(Color::Green),
+            Verdict::New | Verdict::GuideOnly => Style::default().fg(Color::Cyan),
+            Verdict::No => Style::default().fg(Color::Red),
+            Verdict::Na | Verdict::Unlisted => t.dim(),
+        }
+    }
+
+    /// The cell for `os` × `browser`.
+    pub fn cell(&self, os: OsFamily, browser: BrowserId) -> Cell {
+        Cell::of(self.matrix.lookup(os, browser))
+    }
+
+    /// The table, legend, verdicts and sources as lines at most `width`
+    /// columns wide (every table row exactly `width` columns).
+    pub fn lines(&self, width: usize) -> Vec<Line<'static>> {
+        let width = width.max(1);
+        let l = self.labels();
+        let t = &self.theme;
+        let os_w = 2
+            + ROWS
+                .iter()
+                .map(|o| wrap::width(o.display_name()))
+                .max()
+                .unwrap_or(0)
+            + 1;
+        let col_w = (width.saturating_sub(os_w) / COLUMNS.len()).clamp(1, 14);
+        // Cell text plus brackets (or spaces) must fit the column.
+        let fits = |words: &[&str; 6]| words.iter().all(|w| wrap::width(w) + 1 + 2 <= col_w);
+        let words = if fits(&l.cells) {
+            &l.cells
+        } else {
+            &l.cells_short
+        };
+        let short_headers = COLUMNS
+            .iter()
+            .any(|b| wrap::width(column_name(*b, false)) + 1 > col_w);
+
+        let mut out: Vec<Line<'static>> = Vec::new();
+        out.extend(wrap(&[Span::styled(l.title, t.title())], width));
+        out.push(Line::default());
+
+        // Header.
+        let mut spans = vec![Span::styled(
+            format!("  {:<w$}", l.os, w = os_w - 2),
+            t.bold(),
+        )];
+        for b in COLUMNS {
+            let name = column_name(b, short_headers);
+            let style = if self.highlight.iter().any(|(_, hb)| *hb == b) {
+                t.heading()
+            } else {
+                t.bold()
+            };
+            spans.push(fit_span(&format!(" {name}"), col_w, style));
+        }
+        out.push(fit(Line::from(spans), width, t.text()));
+        let bx = BoxChars::new(self.ascii);
+        out.push(Line::styled(
+            bx.h.repeat(width.min(os_w + col_w * COLUMNS.len())),
+            t.border(),
+        ));
+
+        let mut used: Vec<Verdict> = Vec::new();
+        let mut any_star = false;
+        for os in ROWS {
+            let mine = self.highlight.iter().any(|(ho, _)| *ho == os);
+            let lead = if mine { "> " } else { "  " };
+            let os_style = if mine { t.heading() } else { t.text() };
+            let mut spans = vec![Span::styled(
+                format!("{lead}{:<w$}", os.display_name(), w = os_w - 2),
+                os_style,
+            )];
+            for b in COLUMNS {
+                let cell = self.cell(os, b);
+                if !used.contains(&cell.verdict) {
+                    used.push(cell.verdict);
+                }
+                any_star |= cell.sign_in_only;
+                let word = words[verdict_index(cell.verdict)];
+                let star = if cell.sign_in_only { "*" } else { "" };
+                let hl = self.highlight.contains(&(os, b));
+                let (text, style) = if hl {
+                    (format!("[{word}{star}]"), t.selected())
+                } else {
+                    (format!(" {word}{star} "), self.verdict_style(cell.verdict))
+                };
+                let pad = col_w.saturating_sub(wrap::width(&text));
+                spans.push(fit_span(&text, col_w.min(wrap::width(&text)), style));
+                if pad > 0 {
+                    spans.push(Span::raw(" ".repeat(pad)));
+                }
+            }
+            out.push(fit(Line::from(spans), width, t.text()));
+        }
+        out.push(Line::default());
+
+        // Legend: only what the table shows.
+        let key_w = words
+            .iter()
+            .map(|w| wrap::width(w))
+            .max()
+            .unwrap_or(1)
+            .max(if self.highlight.is_empty() { 1 } else { 3 })
+            + 2;
+        let mut legend: Vec<(String, Style, String)> = Vec::new();
+        for v in [
+            Verdict::Yes,
+            Verdict::New,
+            Verdict::GuideOnly,
+            Verdict::No,
+            Verdict::Na,
+            Verdict::Unlisted,
+        ] {
+            if used.contains(&v) {
+                let i = verdict_index(v);
+                legend.push((
+                    words[i].to_string(),
+                    self.verdict_style(v),
+                    self.dated(l.legend[i]),
+                ));
+            }
+        }
+        if any_star {
+            legend.push(("*".into(), t.bold(), l.sign_in_only.to_string()));
+        }
+        if !self.highlight.is_empty() {
+            legend.push(("[ ]".into(), t.selected(), l.this_computer_cell.to_string()));
+        }
+        for (key, style, text) in legend {
+            let body = wrap(&[Span::raw(text)], width.saturating_sub(key_w).max(1));
+            for (i, line) in body.into_iter().enumerate() {
+                let lead = if i == 0 {
+                    let pad = key_w.saturating_sub(wrap::width(&key));
+                    vec![Span::styled(key.clone(), style), Span::raw(" ".repeat(pad))]
+                } else {
+                    vec![Span::raw(" ".repeat(key_w))]
+                };
+                let mut spans = lead;
+                spans.extend(line.spans);
+                out.push(Line::from(spans));
+            }
+        }
+
+        // This computer.
+        for (os, browser) in self.highlight {
+            out.push(Line::default());
+            out.extend(self.verdict_lines(*os, *browser, width));
+        }
+
+        // Sources.
+        out.push(Line::default());
+        out.extend(wrap(&[Span::styled(l.sources, t.heading())], width));
+        for (label, src) in [
+            (l.guide_source, &self.matrix.guide),
+            (l.microsoft_source, &self.matrix.microsoft),
+        ] {
+            out.extend(wrap(
+                &[
+                    Span::styled(fill(label, &[("as_of", &src.as_of)]), t.bold()),
+                    Span::raw(format!(" {}", src.title)),
+                ],
+                width,
+            ));
+            out.extend(wrap(&[Span::styled(src.url.clone(), t.link())], width));
+        }
+        out
+    }
+
+    /// "This computer (Linux + Firefox): not in the university list
+    /// (2024-05); allowed by Microsoft (2025-05-12)." wrapped to `width`.
+    pub fn verdict_lines(
+        &self,
+        os: OsFamily,
+        browser: BrowserId,
+        width: usize,
+    ) -> Vec<Line<'static>> {
+        let l = self.labels();
+        let t = &self.theme;
+        let cell = self.cell(os, browser);
+        let head = fill(
+            l.this_computer,
+            &[
+                ("os", &os.display_name()),
+                ("browser", &browser.display_name()),
+            ],
+        );
+        let mut spans = vec![
+            Span::styled(head, t.bold()),
+            Span::raw(" "),
+            Span::styled(
+                self.dated(l.verdicts[verdict_index(cell.verdict)]),
+                self.verdict_style(cell.verdict),
+            ),
+        ];
+        if cell.sign_in_only {
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(l.verdict_sign_in_only, t.warning()));
+        }
+        wrap(&spans, width.max(1))
+    }
+}
+
+/// A column header: the browser's short name, or an abbreviation.
+fn column_name(b: BrowserId, short: bool) -> &'static str {
+    match (b, short) {
+        (BrowserId::Chrome, false) => "Chrome",
+        (BrowserId::Edge, false) => "Edge",
+        (BrowserId::Firefox, false) => "Firefox",
+        (BrowserId::Safari, false) => "Safari",
+        (BrowserId::Chrome, true) => "Chr",
+        (BrowserId::Edge, true) => "Edg",
+        (BrowserId::Firefox, true) => "Fx",
+        (BrowserId::Safari, true) => "Saf",
+        (other, _) => other.id(),
+    }
+}
+
+/// `text` cut or padded to exactly `w` columns, in `style`.
+fn fit_span(text: &str, w: usize, style: Style) -> Span<'static> {
+    let line = fit(Line::from(Span::styled(text.to_string(), style)), w, style);
+    let s: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    Span::styled(s, style)
+}
+
+impl Widget for &CompatTable<'_> {
+    /// Draws the lines top-down into `area`, cut at its height.
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let lines = self.lines(area.width as usize);
+        for (y, line) in lines.iter().take(area.height as usize).enumerate() {
+            buf.set_line(area.x, area.y + y as u16, line, area.width);
+        }
+    }
+}

@@ -1,0 +1,517 @@
+//! The diagnosis pane: a summary line (counts per severity and the exit
+//! code), the list of findings (a severity marker that reads without colour
+//! and the title, one row each) and the selected finding's explanation, fix
+//! and the guide page that helps ("Press Enter to open: ...").
+//!
+//! The pane is drawn from plain data ([`DiagnosisPane`]): the report, the
+//! selection, a scroll offset, the content (guide titles, UI labels,
+//! language), the theme and the frame style. It does no I/O and reads no
+//! clock. Narrow areas stack the detail below the list; wide ones put it
+//! beside the list.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::content::Lang;
+use crate::content::guide::Content;
+use crate::content::markdown;
+use crate::content::ui::fill;
+use crate::diagnose::Severity;
+use crate::diagnose::report::{Report, ReportFinding};
+use crate::tui::doc::{BoxChars, DocOptions, blocks_lines};
+use crate::tui::theme::Theme;
+use crate::tui::wrap::{self, fit, wrap};
+
+use super::frame;
+
+/// Body width from which the detail goes beside the list instead of below.
+pub const SIDE_BY_SIDE_WIDTH: u16 = 100;
+
+/// The pane's own labels in one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiagnosisLabels {
+    /// Marker of a failure (six columns, like the others).
+    pub fail: &'static str,
+    /// Marker of a warning.
+    pub warn: &'static str,
+    /// Marker of a piece of information.
+    pub info: &'static str,
+    /// Marker of good news.
+    pub ok: &'static str,
+    /// Before the counts: "Summary:".
+    pub summary: &'static str,
+    /// "exit code {code}".
+    pub exit_code: &'static str,
+    /// Heading over the fix.
+    pub fix: &'static str,
+    /// "Press Enter to open: {title}" (the title follows).
+    pub open_step: &'static str,
+    /// Before the finding id (for help-desk tickets).
+    pub id: &'static str,
+    /// No diagnosis has run.
+    pub empty: &'static str,
+    /// A diagnosis is running.
+    pub running: &'static str,
+    /// The report has no findings.
+    pub no_findings: &'static str,
+}
+
+const EN: DiagnosisLabels = DiagnosisLabels {
+    fail: "[FAIL]",
+    warn: "[WARN]",
+    info: "[INFO]",
+    ok: "[ OK ]",
+    summary: "Summary:",
+    exit_code: "exit code {code}",
+    fix: "What to do",
+    open_step: "Press Enter to open:",
+    id: "Finding id:",
+    empty: "No diagnosis yet. The diagnosis checks this computer, its browsers and any connected security key, and explains what stops them from working.",
+    running: "Diagnosing: checking this computer and probing connected keys. Touch your key when it blinks.",
+    no_findings: "The diagnosis found nothing to report.",
+};
+
+const JA: DiagnosisLabels = DiagnosisLabels {
+    fail: "[問題]",
+    warn: "[注意]",
+    info: "[情報]",
+    ok: "[ OK ]",
+    summary: "概要:",
+    exit_code: "終了コード {code}",
+    fix: "対処方法",
+    open_step: "Enter キーでガイドを開く:",
+    id: "診断項目 ID:",
+    empty: "まだ診断していません。診断では、このコンピューター、ブラウザー、接続されたセキュリティキーを確認し、使えない理由を説明します。",
+    running: "診断中です。このコンピューターを確認し、接続されたキーを検査しています。キーが点滅したら触れてください。",
+    no_findings: "報告することはありませんでした。",
+};
+
+impl DiagnosisLabels {
+    /// The labels in `lang`.
+    pub fn for_lang(lang: Lang) -> &'static DiagnosisLabels {
+        match lang {
+            Lang::En => &EN,
+            Lang::Ja => &JA,
+        }
+    }
+
+    /// The marker of `severity` (`[FAIL]`, `[ OK ]`; all six columns wide).
+    pub fn marker(&self, severity: Severity) -> &'static str {
+        match severity {
+            Severity::Fail => self.fail,
+            Severity::Warn => self.warn,
+            Severity::Info => self.info,
+            Severity::Ok => self.ok,
+        }
+    }
+}
+
+/// The style of a severity marker: red, yellow, cyan, green (bold for
+/// failures and warnings); without colours only failures and warnings are
+/// bold, and the marker's text carries the meaning.
+pub fn severity_style(theme: &Theme, severity: Severity) -> Style {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    if !theme.color {
+        return match severity {
+            Severity::Fail | Severity::Warn => bold,
+            Severity::Info | Severity::Ok => Style::default(),
+        };
+    }
+    match severity {
+        Severity::Fail => bold.fg(Color::Red),
+        Severity::Warn => bold.fg(Color::Yellow),
+        Severity::Info => Style::default().fg(Color::Cyan),
+        Severity::Ok => Style::default().fg(Color::Green),
+    }
+}
+
+/// The guide step the selected finding links to, for the update to open
+/// on Enter (`None` when nothing is selected or it links no step).
+pub fn selected_guide_step(report: &Report, selected: usize) -> Option<&str> {
+    report
+        .findings
+        .get(selected)?
+        .guide_step
+        .as_deref()
+        .filter(|s| !s.is_empty())
+}
+
+/// Everything the diagnosis pane draws from.
+#[derive(Debug, Clone, Copy)]
+pub struct DiagnosisPane<'a> {
+    /// The diagnosis, or `None` before one has finished.
+    pub report: Option<&'a Report>,
+    /// Whether a diagnosis is running (shown while `report` is `None`).
+    pub running: bool,
+    /// Index of the selected finding (clamped to the list).
+    pub selected: usize,
+    /// Lines of the selected finding's text scrolled off the top (clamped).
+    pub scroll: u16,
+    /// Guide (to name linked steps), UI labels and language.
+    pub content: &'a Content,
+    /// Styles.
+    pub theme: Theme,
+    /// ASCII frames and symbols.
+    pub ascii: bool,
+    /// Whether the pane has focus (frame style).
+    pub focused: bool,
+}
+
+/// Where the parts of the pane go inside its frame.
+struct Parts {
+    summary: Rect,
+    list: Rect,
+    /// Divider between list and detail: a row (stacked) or a column (side).
+    divider: Rect,
+    detail: Rect,
+}
+
+impl<'a> DiagnosisPane<'a> {
+    fn labels(&self) -> &'static DiagnosisLabels {
+        DiagnosisLabels::for_lang(self.content.lang)
+    }
+
+    fn text(&self, s: &str) -> String {
+        if self.ascii {
+            wrap::ascii_safe(s)
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// The selection clamped to the report's findings.
+    pub fn selected_index(&self) -> usize {
+        let n = self.report.map_or(0, |r| r.findings.len());
+        self.selected.min(n.saturating_sub(1))
+    }
+
+    /// Title of the guide step `id`, when the guide has it.
+    fn step_title(&self, id: &str) -> Option<String> {
+        self.content.guide.find(id).map(|s| self.text(&s.title))
+    }
+
+    /// The summary row: `Summary: [FAIL] 1  [WARN] 2 ...  exit code 2`.
+    pub fn summary_line(&self, report: &Report) -> Line<'static> {
+        let l = self.labels();
+        let t = &self.theme;
+        let s = &report.summary;
+        let mut spans = vec![Span::styled(l.summary.to_string(), t.bold())];
+        for (sev, n) in [
+            (Severity::Fail, s.fail),
+            (Severity::Warn, s.warn),
+            (Severity::Info, s.info),
+            (Severity::Ok, s.ok),
+        ] {
+            spans.push(Span::raw(" "));
+            let style = if n > 0 {
+                severity_style(t, sev)
+            } else {
+                t.dim()
+            };
+            spans.push(Span::styled(l.marker(sev).to_string(), style));
+            spans.push(Span::raw(format!(" {n}")));
+        }
+        spans.push(Span::raw("   "));
+        spans.push(Span::styled(
+            fill(l.exit_code, &[("code", &report.exit_code)]),
+            t.bold(),
+        ));
+        Line::from(spans)
+    }
+
+    /// One list row per finding, `width` columns each: `> [FAIL] title`.
+    pub fn list_rows(&self, report: &Report, width: usize) -> Vec<Line<'static>> {
+        let l = self.labels();
+        let t = &self.theme;
+        let sel = self.selected_index();
+        report
+            .findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let current = i == sel;
+                let style = if current { t.selected() } else { t.text() };
+                let marker = l.marker(f.severity);
+                let lead = if current { "> " } else { "  " };
+                let title_w = width.saturating_sub(wrap::width(lead) + wrap::width(marker) + 1);
+                let title = wrap::truncate(&self.text(&f.title), title_w);
+                let marker_style = if current {
+                    severity_style(t, f.severity).add_modifier(Modifier::BOLD)
+                } else {
+                    severity_style(t, f.severity)
+                };
+                let line = Line::from(vec![
+                    Span::styled(lead, style),
+                    Span::styled(marker, marker_style),
+                    Span::styled(format!(" {title}"), style),
+                ]);
+                fit(line, width, style)
+            })
+            .collect()
+    }
+
+    /// The explanation and fix of `f` at `width` columns (the hint to open
+    /// the guide is drawn separately, pinned to the bottom).
+    pub fn detail_lines(&self, f: &ReportFinding, width: usize) -> Vec<Line<'static>> {
+        let l = self.labels();
+        let t = &self.theme;
+        let o = DocOptions {
+            theme: self.theme,
+            ui: &self.content.ui,
+            ascii: self.ascii,
+            markers: false,
+        };
+        let marker = l.marker(f.severity);
+        let mut out = wrap(
+            &[
+                Span::styled(marker, severity_style(t, f.severity)),
+                Span::raw(" "),
+                Span::styled(self.text(&f.title), t.title()),
+            ],
+            width,
+        );
+        if !f.explain.trim().is_empty() {
+            out.push(Line::default());
+            out.extend(self.markdown_lines(&f.explain, width, &o));
+        }
+        if !f.fix.trim().is_empty() {
+            out.push(Line::default());
+            out.push(Line::styled(l.fix.to_string(), t.heading()));
+            out.extend(self.markdown_lines(&f.fix, width, &o));
+        }
+        out.push(Line::default());
+        out.extend(wrap(
+            &[
+                Span::styled(l.id.to_string(), t.dim()),
+                Span::styled(format!(" {}", f.id), t.dim()),
+            ],
+            width,
+        ));
+        out
+    }
+
+    /// Markdown-light advice text as wrapped lines (plain wrapped text if it
+    /// does not parse).
+    fn markdown_lines(&self, text: &str, width: usize, o: &DocOptions<'_>) -> Vec<Line<'static>> {
+        match markdown::parse(text, "findings.toml", 0) {
+            Ok(blocks) => blocks_lines(&blocks, width, o),
+            Err(_) => wrap(&[Span::raw(self.text(text))], width),
+        }
+    }
+
+    /// "Press Enter to open: <step title>" for `f`, when it links a step
+    /// the guide has.
+    pub fn open_hint(&self, f: &ReportFinding, width: usize) -> Vec<Line<'static>> {
+        let t = &self.theme;
+        let Some(title) = f.guide_step.as_deref().and_then(|id| self.step_title(id)) else {
+            return Vec::new();
+        };
+        wrap(
+            &[
+                Span::styled(self.labels().open_step.to_string(), t.hint()),
+                Span::raw(" "),
+                Span::styled(title, t.bold()),
+            ],
+            width,
+        )
+    }
+
+    fn parts(body: Rect, rows: usize) -> Parts {
+        let summary = Rect::new(body.x, body.y, body.width, body.height.min(1));
+        let rest_y = body.y + summary.height + u16::from(body.height > 2);
+        let rest_h = body.bottom().saturating_sub(rest_y);
+        if body.width >= SIDE_BY_SIDE_WIDTH {
+            let list_w = (body.width * 2 / 5).clamp(36, 50);
+            let list = Rect::new(body.x, rest_y, list_w, rest_h);
+            let divider = Rect::new(body.x + list_w + 1, rest_y, 1, rest_h);
+            let dx = divider.x + 2;
+            let detail = Rect::new(dx, rest_y, body.right().saturating_sub(dx), rest_h);
+            return Parts {
+                summary,
+                list,
+                divider,
+                detail,
+            };
+        }
+        // Stacked: the list takes up to a third of the height.
+        let cap = (rest_h / 3).max(3);
+        let list_h = (rows as u16).clamp(1, cap).min(rest_h);
+        let list = Rect::new(body.x, rest_y, body.width, list_h);
+        let divider = Rect::new(
+            body.x,
+            list.bottom(),
+            body.width,
+            rest_h.saturating_sub(list_h).min(1),
+        );
+        let detail_y = divider.bottom();
+        let detail = Rect::new(
+            body.x,
+            detail_y,
+            body.width,
+            body.bottom().saturating_sub(detail_y),
+        );
+        Parts {
+            summary,
+            list,
+            divider,
+            detail,
+        }
+    }
+
+    /// Draws the pane, frame included, into `area`.
+    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        if area.width == 0 || area.height == 0 {
+            return;
+        }
+        let t = &self.theme;
+        let mut block = frame(self.ascii, t, self.focused).title(Span::styled(
+            format!(" {} ", self.content.ui.diagnosis.title),
+            t.title(),
+        ));
+        let inner = block.inner(area);
+        // One column of padding inside the frame on each side.
+        let body = Rect::new(
+            inner.x.saturating_add(1).min(inner.right()),
+            inner.y,
+            inner.width.saturating_sub(2),
+            inner.height,
+        );
+        let Some(report) = self.report else {
+            block.render(area, buf);
+            self.render_message(body, buf);
+            return;
+        };
+        if report.findings.is_empty() {
+            block.render(area, buf);
+            let mut lines = vec![self.summary_line(report), Line::default()];
+            lines.extend(wrap(
+                &[Span::raw(self.labels().no_findings)],
+                body.width as usize,
+            ));
+            draw_lines(&lines, body, buf);
+            return;
+        }
+        let parts = Self::parts(body, report.findings.len());
+        let sel = self.selected_index();
+        let selected = report.findings.get(sel);
+        // Detail text, scrolled, and the hint to open the guide step.
+        let dw = parts.detail.width as usize;
+        let (detail, hint) = match selected {
+            Some(f) => (self.detail_lines(f, dw), self.open_hint(f, dw)),
+            None => (Vec::new(), Vec::new()),
+        };
+        let hint_h = if hint.is_empty() {
+            0
+        } else {
+            (hint.len() as u16 + 1).min(parts.detail.height / 2)
+        };
+        // The hint follows the text when all of it fits, else it is pinned
+        // to the bottom and the text scrolls above it.
+        let room = parts.detail.height.saturating_sub(hint_h);
+        let text_h = if detail.len() <= room as usize {
+            detail.len() as u16
+        } else {
+            room
+        };
+        let text_area = Rect::new(parts.detail.x, parts.detail.y, parts.detail.width, text_h);
+        let h = text_area.height as usize;
+        let max = detail.len().saturating_sub(h);
+        let scroll = (self.scroll as usize).min(max);
+        if detail.len() > h && h > 0 {
+            let to = (scroll + h).min(detail.len());
+            let label = fill(
+                &self.content.ui.guide.lines,
+                &[
+                    ("from", &(scroll + 1)),
+                    ("to", &to),
+                    ("total", &detail.len()),
+                ],
+            );
+            block = block.title_bottom(Line::styled(format!(" {label} "), t.dim()).right_aligned());
+        }
+        block.render(area, buf);
+        draw_lines(&[self.summary_line(report)], parts.summary, buf);
+        // The list, scrolled so the selection stays in view.
+        let rows = self.list_rows(report, parts.list.width as usize);
+        let lh = parts.list.height as usize;
+        let offset = (sel + 1).saturating_sub(lh);
+        draw_lines(
+            &rows.into_iter().skip(offset).take(lh).collect::<Vec<_>>(),
+            parts.list,
+            buf,
+        );
+        self.render_divider(parts.divider, buf);
+        draw_lines(
+            &detail.into_iter().skip(scroll).take(h).collect::<Vec<_>>(),
+            text_area,
+            buf,
+        );
+        if hint_h > 0 {
+            let hint_area = Rect::new(
+                parts.detail.x,
+                text_area.bottom() + 1,
+                parts.detail.width,
+                hint_h.saturating_sub(1),
+            );
+            draw_lines(&hint, hint_area, buf);
+        }
+    }
+
+    fn render_divider(&self, area: Rect, buf: &mut Buffer) {
+        if area.width == 0 || area.height == 0 {
+            return;
+        }
+        let bx = BoxChars::new(self.ascii);
+        let style = self.theme.border();
+        if area.height == 1 {
+            let line = Line::styled(bx.h.repeat(area.width as usize), style);
+            buf.set_line(area.x, area.y, &line, area.width);
+        } else {
+            for y in area.top()..area.bottom() {
+                buf.set_line(area.x, y, &Line::styled(bx.v, style), 1);
+            }
+        }
+    }
+
+    fn render_message(&self, body: Rect, buf: &mut Buffer) {
+        let l = self.labels();
+        let msg = if self.running { l.running } else { l.empty };
+        let style = if self.running {
+            self.theme.hint()
+        } else {
+            self.theme.text()
+        };
+        let w = body.width.min(64) as usize;
+        let lines = wrap(&[Span::styled(msg, style)], w);
+        let block_w = lines
+            .iter()
+            .map(|l| wrap::width(&wrap::line_text(l)))
+            .max()
+            .unwrap_or(0) as u16;
+        let x = body.x + body.width.saturating_sub(block_w) / 2;
+        let top = body.y + body.height.saturating_sub(lines.len() as u16) / 3;
+        let area = Rect::new(
+            x,
+            top,
+            body.right().saturating_sub(x),
+            body.bottom().saturating_sub(top),
+        );
+        draw_lines(&lines, area, buf);
+    }
+}
+
+impl Widget for &DiagnosisPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        DiagnosisPane::render(self, area, buf);
+    }
+}
+
+/// Draws `lines` top-down into `area`, cut at its height and width.
+fn draw_lines(lines: &[Line<'_>], area: Rect, buf: &mut Buffer) {
+    for (y, line) in lines.iter().take(area.height as usize).enumerate() {
+        buf.set_line(area.x, area.y + y as u16, line, area.width);
+    }
+}

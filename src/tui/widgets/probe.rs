@@ -1,0 +1,290 @@
+//! The check view: the three stages with their status and timings, the
+//! "touch your key now" prompt with a countdown and a tick-driven
+//! animation, and the verdict at the end. In practice mode the browser
+//! dialog the user would see at that moment is drawn alongside (or below,
+//! on narrow screens), and after a failure what the browser would say.
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::content::markdown::Block;
+use crate::content::mockup::Mockup;
+use crate::content::ui::fill;
+use crate::ctap::probe::{ProbeReport, Stage};
+use crate::diagnose::Severity;
+use crate::tui::app::{App, ProbeView, STAGES, StageStatus};
+use crate::tui::doc::BoxChars;
+use crate::tui::runner::TICK;
+use crate::tui::view::doc_options;
+use crate::tui::wrap::{self, fit, wrap};
+
+use super::frame;
+use super::mockup::mockup_lines;
+
+/// Spinner frames (ASCII only: no ambiguous-width symbols).
+const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
+/// Width of the touch animation bar.
+const BAR: usize = 12;
+/// Side-by-side layout from this body width on.
+const SIDE_BY_SIDE: u16 = 90;
+
+/// Formats a stage time (`1.2 s`).
+pub fn format_elapsed(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+/// Seconds left of the touch wait at `tick` (rounded up; never negative).
+pub fn seconds_left(p: &ProbeView, tick: u64) -> u64 {
+    let since = p.touch_since.unwrap_or(tick);
+    let elapsed = TICK.saturating_mul(u32::try_from(tick.saturating_sub(since)).unwrap_or(u32::MAX));
+    let left = p.touch_timeout.saturating_sub(elapsed);
+    left.as_millis().div_ceil(1000) as u64
+}
+
+fn stage_name(app: &App, s: Stage) -> String {
+    let t = &app.text.probe;
+    match s {
+        Stage::Info => t.info.clone(),
+        Stage::Register => t.register.clone(),
+        Stage::Authenticate => t.signin.clone(),
+    }
+}
+
+fn stage_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let tx = &app.text.probe;
+    let name_w = STAGES
+        .iter()
+        .map(|s| wrap::width(&stage_name(app, *s)))
+        .max()
+        .unwrap_or(0);
+    let (ok_mark, fail_mark) = if app.ascii { ("+", "x") } else { ("✓", "✗") };
+    let mut out = Vec::new();
+    for (stage, status) in STAGES.iter().zip(p.stages.iter()) {
+        let spin = SPINNER[(app.tick % SPINNER.len() as u64) as usize];
+        let (mark, mark_style, state) = match status {
+            StageStatus::Pending => (" ", t.dim(), tx.pending.clone()),
+            StageStatus::Running => (spin, t.key(), tx.running.clone()),
+            StageStatus::Done { ok: true, elapsed } => (
+                ok_mark,
+                t.step_label(),
+                format!("{}  {}", tx.ok, format_elapsed(*elapsed)),
+            ),
+            StageStatus::Done { ok: false, elapsed } => (
+                fail_mark,
+                t.warning(),
+                format!("{}  {}", tx.failed, format_elapsed(*elapsed)),
+            ),
+            StageStatus::Skipped => ("-", t.dim(), tx.skipped.clone()),
+        };
+        let name = stage_name(app, *stage);
+        let pad = name_w.saturating_sub(wrap::width(&name));
+        let line = Line::from(vec![
+            Span::raw("["),
+            Span::styled(mark.to_string(), mark_style),
+            Span::raw("] "),
+            Span::styled(format!("{name}{}  ", " ".repeat(pad)), t.text()),
+            Span::styled(state, mark_style),
+        ]);
+        out.push(fit(line, width, t.text()));
+    }
+    out
+}
+
+fn touch_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let tx = &app.text.probe;
+    let bx = BoxChars::new(app.ascii);
+    let inner = width.saturating_sub(4).clamp(1, 44);
+    let pos = (app.tick % BAR as u64) as usize;
+    let bar: String = (0..BAR).map(|i| if i == pos { '#' } else { '.' }).collect();
+    let countdown = fill(&tx.countdown, &[("s", &seconds_left(p, app.tick))]);
+    let mut body: Vec<Line<'static>> = vec![
+        Line::from(Span::styled(tx.touch.clone(), t.target())),
+        Line::from(vec![
+            Span::styled(format!("[{bar}]"), t.hint()),
+            Span::raw("  "),
+            Span::styled(countdown, t.bold()),
+        ]),
+    ];
+    if p.scenario.is_some() {
+        body.extend(wrap(&[Span::styled(tx.touch_sim.clone(), t.text())], inner));
+    }
+    let border = t.border_focused();
+    let mut out = vec![Line::styled(
+        format!("{}{}{}", bx.tl, bx.h.repeat(inner + 2), bx.tr),
+        border,
+    )];
+    for l in body {
+        let mut spans = vec![Span::styled(format!("{} ", bx.v), border)];
+        spans.extend(fit(l, inner, t.text()).spans);
+        spans.push(Span::styled(format!(" {}", bx.v), border));
+        out.push(Line::from(spans));
+    }
+    out.push(Line::styled(
+        format!("{}{}{}", bx.bl, bx.h.repeat(inner + 2), bx.br),
+        border,
+    ));
+    out
+}
+
+/// The stage that failed and why, from a finished check.
+fn failure(report: &ProbeReport) -> Option<(Stage, String)> {
+    if let Some(f) = report.key.failure() {
+        return Some((Stage::Info, f.message.clone()));
+    }
+    if let Some(f) = report.registration.failure() {
+        return Some((Stage::Register, f.message.clone()));
+    }
+    report
+        .authentication
+        .failure()
+        .map(|f| (Stage::Authenticate, f.message.clone()))
+}
+
+/// The most severe finding of the diagnosis, when it is about this device.
+fn top_finding(app: &App, device: &str) -> Option<String> {
+    let r = app.diagnosis.report.as_ref()?;
+    if !r.keys.iter().any(|k| k.device == device) {
+        return None;
+    }
+    r.findings
+        .iter()
+        .find(|f| f.severity >= Severity::Warn)
+        .map(|f| f.title.clone())
+}
+
+fn verdict_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let tx = &app.text.probe;
+    let mut out = Vec::new();
+    let failed = match (&p.report, &p.open_error) {
+        (Some(r), _) if r.all_ok() => None,
+        (Some(r), _) => Some(failure(r).unwrap_or((Stage::Authenticate, String::new()))),
+        (None, Some(e)) => Some((Stage::Info, e.clone())),
+        (None, None) => return out,
+    };
+    match failed {
+        None => out.extend(wrap(&[Span::styled(tx.works.clone(), t.step_label())], width)),
+        Some((stage, reason)) => {
+            let head = fill(&tx.failed_at, &[("stage", &stage_name(app, stage))]);
+            out.extend(wrap(&[Span::styled(head, t.warning())], width));
+            if let Some(title) = top_finding(app, &p.device) {
+                out.extend(wrap(&[Span::styled(title, t.bold())], width));
+            }
+            if !reason.is_empty() {
+                let r = fill(&tx.reason, &[("reason", &reason)]);
+                out.extend(wrap(&[Span::styled(r, t.dim())], width));
+            }
+            out.extend(wrap(&[Span::styled(tx.next.clone(), t.text())], width));
+        }
+    }
+    out.push(Line::default());
+    out.extend(wrap(&[Span::styled(tx.back.clone(), t.dim())], width));
+    out
+}
+
+/// The left column: stages, prompt or verdict.
+pub fn main_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut out = stage_lines(app, p, width);
+    out.push(Line::default());
+    if p.running() {
+        if p.cancelling {
+            out.push(Line::styled(app.text.probe.cancelling.clone(), t.warning()));
+        } else if p.touch_since.is_some() && p.pin.is_none() {
+            out.extend(touch_lines(app, p, width));
+        }
+    } else {
+        out.extend(verdict_lines(app, p, width));
+    }
+    out
+}
+
+/// The first drawn dialog of guide page `id`.
+pub fn guide_mockup<'a>(app: &'a App, id: &str) -> Option<&'a Mockup> {
+    app.content.guide.find(id)?.body.iter().find_map(|b| match b {
+        Block::Mockup(m) => Some(m),
+        _ => None,
+    })
+}
+
+/// The practice column: the dialog the browser shows now, or after the
+/// check what the browser would show for this kind of key.
+pub fn practice_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let tx = &app.text.probe;
+    let Some(name) = p.scenario.as_deref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if p.running() {
+        let page = match p.active() {
+            Some(Stage::Authenticate) => "signin-step-3",
+            _ => "register-step-6",
+        };
+        if let Some(m) = guide_mockup(app, page) {
+            out.extend(wrap(&[Span::styled(tx.browser.clone(), t.heading())], width));
+            out.extend(mockup_lines(m, width, &doc_options(app, false)));
+        }
+    } else if let Some(text) = app.scenarios.get(name) {
+        let ok = p.report.as_ref().is_some_and(ProbeReport::all_ok);
+        let head = if ok {
+            &app.text.practice.expect
+        } else {
+            &tx.browser_error
+        };
+        out.extend(wrap(&[Span::styled(head.clone(), t.heading())], width));
+        out.extend(wrap(&[Span::styled(text.expect.clone(), t.text())], width));
+    }
+    out
+}
+
+/// Draws the check view: frame in `main`, content in `body`.
+pub fn render(app: &App, main: Rect, body: Rect, buf: &mut Buffer) {
+    let Some(p) = &app.probe else {
+        return;
+    };
+    let t = &app.theme;
+    let title = match p.scenario.as_deref() {
+        Some(name) => fill(
+            &app.text.probe.practice_title,
+            &[("title", &app.scenarios.title(name))],
+        ),
+        None => fill(&app.text.probe.title, &[("device", &p.device)]),
+    };
+    let title = wrap::truncate(&title, main.width.saturating_sub(4) as usize);
+    frame(app.ascii, t, true)
+        .title(Span::styled(format!(" {title} "), t.title()))
+        .render(main, buf);
+    let side = p.scenario.is_some() && body.width >= SIDE_BY_SIDE;
+    let (left, right) = if side {
+        let lw = body.width * 2 / 5;
+        (
+            Rect::new(body.x, body.y, lw, body.height),
+            Rect::new(body.x + lw + 2, body.y, body.width - lw - 2, body.height),
+        )
+    } else {
+        (body, Rect::new(body.x, body.y, body.width, 0))
+    };
+    let mut lines = main_lines(app, p, left.width as usize);
+    let extra = practice_lines(app, p, right.width.max(left.width) as usize);
+    if !side && !extra.is_empty() {
+        lines.push(Line::default());
+        lines.extend(extra.iter().cloned());
+    }
+    draw(&lines, left, buf);
+    if side {
+        draw(&extra, right, buf);
+    }
+}
+
+fn draw(lines: &[Line<'static>], area: Rect, buf: &mut Buffer) {
+    for (y, line) in lines.iter().take(area.height as usize).enumerate() {
+        buf.set_line(area.x, area.y + y as u16, line, area.width);
+    }
+}
