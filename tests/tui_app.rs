@@ -153,13 +153,13 @@ fn quit_keys() {
 }
 
 #[test]
-fn tab_cycles_panes_and_placeholders_show() {
+fn tab_cycles_panes_and_the_keys_pane_shows() {
     let mut app = fixture_app(Lang::En, 80, 24);
     press(&mut app, &[key(KeyCode::Tab)]);
     assert_eq!(app.pane, Pane::Keys);
     let screen = render_to_string(&app, 80, 24);
     assert!(screen.contains("Connected keys"), "{screen}");
-    assert!(screen.contains("not available yet"), "{screen}");
+    assert!(screen.contains("No security key found"), "{screen}");
     press(&mut app, &[key(KeyCode::Down)]);
     assert_eq!(app.current, 0, "step keys do nothing outside the guide");
     press(&mut app, &[key(KeyCode::Tab)]);
@@ -390,7 +390,7 @@ fn real_terminal_session() {
     wait_for("Press any key to close");
     writer.write_all(b"x").unwrap();
     writer.write_all(b"\t").unwrap();
-    wait_for("not available yet");
+    wait_for("Connected keys");
     writer.write_all(b"q").unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {

@@ -272,6 +272,23 @@ fn moving_the_selection_shows_that_finding_and_its_guide_step() {
                 text.lines().take(4).collect::<Vec<_>>()
             );
             insta::assert_snapshot!(format!("diag_scrolled_{lang}_80x20"), text);
+
+            // Scrolling stops where the last line shows; beyond it nothing moves.
+            let area = ratatui::layout::Rect::new(0, 0, 80, 20);
+            let max = p.max_scroll(area);
+            assert!(max >= 4, "{max}");
+            p.scroll = max;
+            let end = buffer_text(&draw_pane(&p, 80, 20));
+            p.scroll = max + 10;
+            assert_eq!(end, buffer_text(&draw_pane(&p, 80, 20)));
+            p.scroll = max - 1;
+            assert_ne!(end, buffer_text(&draw_pane(&p, 80, 20)));
+            // A text that fits does not scroll.
+            let short = pane(Some(&report), lang, COLOR);
+            assert_eq!(
+                short.max_scroll(ratatui::layout::Rect::new(0, 0, 120, 40)),
+                0
+            );
         }
     });
 }

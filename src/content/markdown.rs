@@ -410,12 +410,28 @@ fn resolve_soft_breaks(spans: &mut [Inline]) {
                 if !join && !out.ends_with(' ') {
                     out.push(' ');
                 }
+            } else if c == ' ' && between_wide_punct(&all, pos) {
+                // `**…。** 次` — a space written only to close the emphasis
+                // in CommonMark; Japanese text has none there.
             } else {
                 out.push(c);
             }
             pos += 1;
         }
         *text = out;
+    }
+}
+
+/// Whether the space at `pos` stands between full-width punctuation and a
+/// Japanese character (either order).
+fn between_wide_punct(all: &[char], pos: usize) -> bool {
+    let prev = pos.checked_sub(1).and_then(|p| all.get(p)).copied();
+    let next = all.get(pos + 1).copied();
+    match (prev, next) {
+        (Some(a), Some(b)) => {
+            (is_wide_punct(a) && is_spaceless(b)) || (is_spaceless(a) && is_wide_punct(b))
+        }
+        _ => false,
     }
 }
 
@@ -461,6 +477,16 @@ mod tests {
                 plain("."),
             ])]
         );
+    }
+
+    #[test]
+    fn emphasis_workaround_space_after_japanese_punctuation_is_dropped() {
+        let blocks = parse("**これは太字です。** 次の文。English. Next.", "x.md", 0).unwrap();
+        let Block::Paragraph(spans) = &blocks[0] else {
+            panic!("{blocks:?}");
+        };
+        let text: String = spans.iter().map(Inline::text).collect();
+        assert_eq!(text, "これは太字です。次の文。English. Next.");
     }
 
     #[test]

@@ -160,6 +160,19 @@ pub struct DiagnosisPane<'a> {
     pub focused: bool,
 }
 
+/// The detail of the selected finding, laid out.
+struct Plan {
+    parts: Parts,
+    /// All lines of the explanation and fix.
+    detail: Vec<Line<'static>>,
+    /// "Press Enter to open: ..." lines.
+    hint: Vec<Line<'static>>,
+    /// Where the (scrolled) detail goes.
+    text: Rect,
+    /// Where the hint goes.
+    hint_area: Rect,
+}
+
 /// Where the parts of the pane go inside its frame.
 struct Parts {
     summary: Rect,
@@ -361,45 +374,28 @@ impl<'a> DiagnosisPane<'a> {
         }
     }
 
-    /// Draws the pane, frame included, into `area`.
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
-        if area.width == 0 || area.height == 0 {
-            return;
-        }
-        let t = &self.theme;
-        let mut block = frame(self.ascii, t, self.focused).title(Span::styled(
-            format!(" {} ", self.content.ui.diagnosis.title),
-            t.title(),
-        ));
-        let inner = block.inner(area);
-        // One column of padding inside the frame on each side.
-        let body = Rect::new(
+    /// The body of the pane (inside the frame, one column of padding each
+    /// side) when the pane fills `area`.
+    fn body(area: Rect) -> Rect {
+        let inner = Rect::new(
+            area.x.saturating_add(1),
+            area.y.saturating_add(1),
+            area.width.saturating_sub(2),
+            area.height.saturating_sub(2),
+        );
+        Rect::new(
             inner.x.saturating_add(1).min(inner.right()),
             inner.y,
             inner.width.saturating_sub(2),
             inner.height,
-        );
-        let Some(report) = self.report else {
-            block.render(area, buf);
-            self.render_message(body, buf);
-            return;
-        };
-        if report.findings.is_empty() {
-            block.render(area, buf);
-            let mut lines = vec![self.summary_line(report), Line::default()];
-            lines.extend(wrap(
-                &[Span::raw(self.labels().no_findings)],
-                body.width as usize,
-            ));
-            draw_lines(&lines, body, buf);
-            return;
-        }
-        let parts = Self::parts(body, report.findings.len());
-        let sel = self.selected_index();
-        let selected = report.findings.get(sel);
-        // Detail text, scrolled, and the hint to open the guide step.
+        )
+    }
+
+    /// Where everything goes when the report has findings.
+    fn plan(&self, report: &Report, area: Rect) -> Plan {
+        let parts = Self::parts(Self::body(area), report.findings.len());
         let dw = parts.detail.width as usize;
-        let (detail, hint) = match selected {
+        let (detail, hint) = match report.findings.get(self.selected_index()) {
             Some(f) => (self.detail_lines(f, dw), self.open_hint(f, dw)),
             None => (Vec::new(), Vec::new()),
         };
@@ -416,48 +412,99 @@ impl<'a> DiagnosisPane<'a> {
         } else {
             room
         };
-        let text_area = Rect::new(parts.detail.x, parts.detail.y, parts.detail.width, text_h);
-        let h = text_area.height as usize;
-        let max = detail.len().saturating_sub(h);
-        let scroll = (self.scroll as usize).min(max);
-        if detail.len() > h && h > 0 {
-            let to = (scroll + h).min(detail.len());
+        let text = Rect::new(parts.detail.x, parts.detail.y, parts.detail.width, text_h);
+        let hint_area = Rect::new(
+            parts.detail.x,
+            text.bottom().saturating_add(1),
+            parts.detail.width,
+            hint_h.saturating_sub(1),
+        );
+        Plan {
+            parts,
+            detail,
+            hint,
+            text,
+            hint_area,
+        }
+    }
+
+    /// The largest useful [`DiagnosisPane::scroll`] when the pane fills
+    /// `area` (0 when the selected finding's text fits), for the update to
+    /// clamp scrolling.
+    pub fn max_scroll(&self, area: Rect) -> u16 {
+        match self.report {
+            Some(r) if !r.findings.is_empty() => {
+                let p = self.plan(r, area);
+                let max = p.detail.len().saturating_sub(p.text.height as usize);
+                u16::try_from(max).unwrap_or(u16::MAX)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Draws the pane, frame included, into `area`.
+    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        if area.width == 0 || area.height == 0 {
+            return;
+        }
+        let t = &self.theme;
+        let mut block = frame(self.ascii, t, self.focused).title(Span::styled(
+            format!(" {} ", self.content.ui.diagnosis.title),
+            t.title(),
+        ));
+        let body = Self::body(area);
+        let Some(report) = self.report else {
+            block.render(area, buf);
+            self.render_message(body, buf);
+            return;
+        };
+        if report.findings.is_empty() {
+            block.render(area, buf);
+            let mut lines = vec![self.summary_line(report), Line::default()];
+            lines.extend(wrap(
+                &[Span::raw(self.labels().no_findings)],
+                body.width as usize,
+            ));
+            draw_lines(&lines, body, buf);
+            return;
+        }
+        let sel = self.selected_index();
+        let plan = self.plan(report, area);
+        let h = plan.text.height as usize;
+        let total = plan.detail.len();
+        let scroll = (self.scroll as usize).min(total.saturating_sub(h));
+        if total > h && h > 0 {
+            let to = (scroll + h).min(total);
             let label = fill(
                 &self.content.ui.guide.lines,
-                &[
-                    ("from", &(scroll + 1)),
-                    ("to", &to),
-                    ("total", &detail.len()),
-                ],
+                &[("from", &(scroll + 1)), ("to", &to), ("total", &total)],
             );
             block = block.title_bottom(Line::styled(format!(" {label} "), t.dim()).right_aligned());
         }
         block.render(area, buf);
-        draw_lines(&[self.summary_line(report)], parts.summary, buf);
+        draw_lines(&[self.summary_line(report)], plan.parts.summary, buf);
         // The list, scrolled so the selection stays in view.
-        let rows = self.list_rows(report, parts.list.width as usize);
-        let lh = parts.list.height as usize;
+        let rows = self.list_rows(report, plan.parts.list.width as usize);
+        let lh = plan.parts.list.height as usize;
         let offset = (sel + 1).saturating_sub(lh);
         draw_lines(
             &rows.into_iter().skip(offset).take(lh).collect::<Vec<_>>(),
-            parts.list,
+            plan.parts.list,
             buf,
         );
-        self.render_divider(parts.divider, buf);
+        self.render_divider(plan.parts.divider, buf);
         draw_lines(
-            &detail.into_iter().skip(scroll).take(h).collect::<Vec<_>>(),
-            text_area,
+            &plan
+                .detail
+                .iter()
+                .skip(scroll)
+                .take(h)
+                .cloned()
+                .collect::<Vec<_>>(),
+            plan.text,
             buf,
         );
-        if hint_h > 0 {
-            let hint_area = Rect::new(
-                parts.detail.x,
-                text_area.bottom() + 1,
-                parts.detail.width,
-                hint_h.saturating_sub(1),
-            );
-            draw_lines(&hint, hint_area, buf);
-        }
+        draw_lines(&plan.hint, plan.hint_area, buf);
     }
 
     fn render_divider(&self, area: Rect, buf: &mut Buffer) {
