@@ -889,7 +889,7 @@ fn report_renders_texts_with_placeholders_and_fallbacks() {
         .find(|f| f.id == FindingId::OkCombination)
         .unwrap();
     assert_eq!(pna.title, "ok-combination");
-    // A key without a known model is "this key".
+    // A key without a known model is "this key", capitalised at the start of a sentence.
     let anon = KeyFacts {
         aaguid: None,
         ..ready_key()
@@ -900,7 +900,7 @@ fn report_renders_texts_with_placeholders_and_fallbacks() {
         .iter()
         .find(|f| f.id == FindingId::OkKeyReady)
         .unwrap();
-    assert_eq!(ok.title, "this key is ready");
+    assert_eq!(ok.title, "This key is ready");
 }
 
 #[test]

@@ -426,3 +426,446 @@ fn pty_child() {
     .unwrap();
     fido_doctor::tui::run(content, TuiOptions::default()).unwrap();
 }
+
+mod live {
+    //! The live parts driven by scripted messages: practice, checks, PIN
+    //! entry, cancelling, devices, the diagnosis pane and export; and the
+    //! real workers against the built-in simulator (never a real device).
+
+    use std::sync::mpsc::{self, Receiver};
+    use std::time::{Duration, Instant};
+
+    use super::support::{self, ch, diagnosis_content, diagnosis_of, hid_key, key};
+    use fido_doctor::content::guide::Content;
+    use fido_doctor::content::{ContentSource, Lang};
+    use fido_doctor::ctap::probe::{FailureCode, ProbeEvent, ProbeOptions, Stage};
+    use fido_doctor::tui::action::PinSecret;
+    use fido_doctor::tui::runner::run_loop_with;
+    use fido_doctor::tui::worker::{Effects, WorkerConfig, Workers};
+    use fido_doctor::tui::{App, Command, Msg, Pane, TuiOptions, render_to_string, update};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::KeyCode;
+    use std::sync::Arc;
+    use zeroize::Zeroizing;
+
+    fn app() -> App {
+        let content = Content::load(&ContentSource::Embedded, Lang::En).unwrap();
+        let mut app = support::app_at(content, &TuiOptions::default(), 80, 24);
+        app.diagnosis.diagnosis_content = Some(diagnosis_content(Lang::En));
+        app
+    }
+
+    fn practice(app: &mut App, downs: usize) -> Option<Command> {
+        update(app, ch('p'));
+        for _ in 0..downs {
+            update(app, key(KeyCode::Down));
+        }
+        update(app, key(KeyCode::Enter))
+    }
+
+    #[test]
+    fn practice_picks_a_scenario_and_starts_its_check() {
+        let mut app = app();
+        update(&mut app, ch('p'));
+        assert!(app.practice.open);
+        assert_eq!(app.pane, Pane::Keys);
+        assert!(render_to_string(&app, 80, 24).contains("Practise with a simulated key"));
+        // Esc closes the picker without quitting.
+        assert_eq!(update(&mut app, key(KeyCode::Esc)), None);
+        assert!(!app.practice.open && !app.quit);
+        let cmd = practice(&mut app, 1);
+        assert_eq!(
+            cmd,
+            Some(Command::StartProbe {
+                device: "sim:no-pin".into()
+            })
+        );
+        let p = app.probe.as_ref().unwrap();
+        assert_eq!(p.scenario.as_deref(), Some("no-pin"));
+        assert!(p.running());
+        assert_eq!(app.keys.selected_device().as_deref(), Some("sim:no-pin"));
+        // A second start while one runs is ignored.
+        update(&mut app, key(KeyCode::Tab));
+        update(&mut app, key(KeyCode::BackTab));
+        assert_eq!(update(&mut app, ch('p')), None);
+        assert!(!app.practice.open);
+    }
+
+    #[test]
+    fn pin_is_masked_confirmed_and_never_shown() {
+        let mut app = app();
+        practice(&mut app, 0);
+        update(&mut app, Msg::Probe(ProbeEvent::Stage(Stage::Register)));
+        update(&mut app, Msg::PinRequested { retries: Some(3) });
+        for c in "8699".chars() {
+            update(&mut app, ch(c));
+        }
+        update(&mut app, key(KeyCode::Backspace));
+        update(&mut app, key(KeyCode::Backspace));
+        update(&mut app, ch('4'));
+        update(&mut app, ch('2'));
+        let screen = render_to_string(&app, 80, 24);
+        // (The content mentions the simulator's PIN 1234, so another is typed.)
+        assert!(screen.contains("PIN: ****_"), "{screen}");
+        assert!(screen.contains("3 attempts left"), "{screen}");
+        assert!(!screen.contains("8642"), "{screen}");
+        assert!(!format!("{app:?}").contains("8642"));
+        // q and p are PIN characters here, not commands.
+        let cmd = update(&mut app, key(KeyCode::Enter));
+        assert_eq!(
+            cmd,
+            Some(Command::Pin(Some(PinSecret(Zeroizing::new("8642".into())))))
+        );
+        assert!(!format!("{cmd:?}").contains("8642"));
+        assert!(app.probe.as_ref().unwrap().pin.is_none());
+        // An empty PIN is not sent.
+        update(&mut app, Msg::PinRequested { retries: Some(3) });
+        assert_eq!(update(&mut app, key(KeyCode::Enter)), None);
+        update(&mut app, ch('q'));
+        assert!(!app.quit, "q is typed into the PIN");
+        // Esc declines and cancels.
+        assert_eq!(
+            update(&mut app, key(KeyCode::Esc)),
+            Some(Command::CancelProbe)
+        );
+        assert!(app.probe.as_ref().unwrap().cancelling);
+    }
+
+    #[test]
+    fn touch_prompt_counts_down_with_ticks_and_space_touches() {
+        let mut app = app();
+        practice(&mut app, 0);
+        assert!(
+            !app.wants_ticks(),
+            "nothing animates before the touch prompt"
+        );
+        update(&mut app, Msg::Probe(ProbeEvent::Stage(Stage::Register)));
+        update(&mut app, Msg::Probe(ProbeEvent::TouchNeeded));
+        assert!(app.wants_ticks());
+        let screen = render_to_string(&app, 80, 24);
+        assert!(screen.contains("Touch your key now"), "{screen}");
+        assert!(screen.contains("30 s left"), "{screen}");
+        for _ in 0..9 {
+            update(&mut app, Msg::Tick);
+        }
+        assert!(render_to_string(&app, 80, 24).contains("29 s left"));
+        assert_eq!(
+            update(&mut app, key(KeyCode::Char(' '))),
+            Some(Command::Touch)
+        );
+        update(
+            &mut app,
+            Msg::Probe(ProbeEvent::StageDone {
+                stage: Stage::Register,
+                ok: true,
+                elapsed: Duration::from_millis(1500),
+            }),
+        );
+        assert!(!app.wants_ticks());
+        assert!(render_to_string(&app, 80, 24).contains("ok  1.5 s"));
+        assert_eq!(
+            update(&mut app, key(KeyCode::Esc)),
+            Some(Command::CancelProbe)
+        );
+    }
+
+    #[test]
+    fn finished_check_shows_the_verdict_and_goes_back() {
+        let mut app = app();
+        practice(&mut app, 3); // pin-blocked
+        let report = support::scenario_report("pin-blocked");
+        update(&mut app, Msg::ProbeFinished(Box::new(report.clone())));
+        update(
+            &mut app,
+            Msg::DiagnosisReady(Box::new(diagnosis_of(
+                &report,
+                &diagnosis_content(Lang::En),
+            ))),
+        );
+        let screen = render_to_string(&app, 80, 24);
+        assert!(
+            screen.contains("The check stopped at: Test registration."),
+            "{screen}"
+        );
+        assert!(screen.contains("The PIN is blocked"), "{screen}");
+        assert!(!app.diagnosis.running);
+        // The keys list now knows the key's PIN state.
+        update(&mut app, key(KeyCode::Enter));
+        assert!(app.probe.is_none());
+        let screen = render_to_string(&app, 80, 24);
+        assert!(screen.contains("PIN       blocked"), "{screen}");
+        // The diagnosis pane: move, open the linked guide page.
+        update(&mut app, key(KeyCode::Tab));
+        assert_eq!(app.pane, Pane::Diagnosis);
+        let guide = app.diagnosis.report.as_ref().unwrap().findings[0]
+            .guide_step
+            .clone()
+            .unwrap();
+        update(&mut app, key(KeyCode::Enter));
+        assert_eq!(app.pane, Pane::Guide);
+        assert_eq!(app.step().unwrap().id, guide);
+    }
+
+    #[test]
+    fn open_failure_ends_the_check() {
+        let mut app = app();
+        practice(&mut app, 0);
+        update(
+            &mut app,
+            Msg::ProbeOpenFailed {
+                device: "sim:modern".into(),
+                error: "permission denied opening x".into(),
+            },
+        );
+        let p = app.probe.as_ref().unwrap();
+        assert!(!p.running());
+        let screen = render_to_string(&app, 80, 24);
+        assert!(screen.contains("permission denied opening x"), "{screen}");
+        // A late PIN request is declined at once.
+        assert_eq!(
+            update(&mut app, Msg::PinRequested { retries: None }),
+            Some(Command::Pin(None))
+        );
+    }
+
+    #[test]
+    fn device_list_keeps_the_selection_and_reports_errors() {
+        let mut app = app();
+        update(&mut app, key(KeyCode::Tab));
+        assert_eq!(
+            update(&mut app, key(KeyCode::Enter)),
+            None,
+            "no key to check"
+        );
+        update(&mut app, Msg::Devices(vec![hid_key("/a"), hid_key("/b")]));
+        update(&mut app, key(KeyCode::Down));
+        assert_eq!(app.keys.selected_device().as_deref(), Some("hid:/b"));
+        update(&mut app, Msg::Devices(vec![hid_key("/0"), hid_key("/b")]));
+        assert_eq!(app.keys.selected_device().as_deref(), Some("hid:/b"));
+        update(&mut app, Msg::Devices(vec![hid_key("/0")]));
+        assert_eq!(app.keys.selected_device().as_deref(), Some("hid:/0"));
+        assert_eq!(
+            update(&mut app, ch('w')),
+            Some(Command::Wink {
+                device: "hid:/0".into()
+            })
+        );
+        update(&mut app, Msg::DevicesError("HID error on -: boom".into()));
+        let screen = render_to_string(&app, 80, 24);
+        assert!(
+            screen.contains("Cannot list keys: HID error on -: boom"),
+            "{screen}"
+        );
+        assert_eq!(
+            update(&mut app, key(KeyCode::Enter)),
+            Some(Command::StartProbe {
+                device: "hid:/0".into()
+            })
+        );
+    }
+
+    #[test]
+    fn export_needs_a_diagnosis_and_shows_the_path() {
+        let mut app = app();
+        update(&mut app, key(KeyCode::Tab));
+        update(&mut app, key(KeyCode::Tab));
+        assert_eq!(update(&mut app, ch('e')), None);
+        assert!(render_to_string(&app, 80, 24).contains("No diagnosis to export yet."));
+        let report = diagnosis_of(
+            &support::scenario_report("modern"),
+            &diagnosis_content(Lang::En),
+        );
+        update(&mut app, Msg::DiagnosisReady(Box::new(report.clone())));
+        assert_eq!(
+            update(&mut app, ch('e')),
+            Some(Command::Export(Box::new(report)))
+        );
+        update(
+            &mut app,
+            Msg::ExportDone("/tmp/x/fido-doctor-report-1.md".into()),
+        );
+        let screen = render_to_string(&app, 80, 24);
+        assert!(
+            screen.contains("Report written to /tmp/x/fido-doctor-report-1.md"),
+            "{screen}"
+        );
+        // The next key clears the notice.
+        update(&mut app, key(KeyCode::Down));
+        assert!(!render_to_string(&app, 80, 24).contains("Report written"));
+    }
+
+    #[test]
+    fn device_option_lists_the_device_and_opens_the_keys_pane() {
+        let content = Content::load(&ContentSource::Embedded, Lang::En).unwrap();
+        let opts = TuiOptions {
+            device: Some("sim:u2f-only".into()),
+            ..TuiOptions::default()
+        };
+        let app = support::app_at(content, &opts, 80, 24);
+        assert_eq!(app.pane, Pane::Keys);
+        assert_eq!(app.keys.selected_device().as_deref(), Some("sim:u2f-only"));
+        let screen = render_to_string(&app, 80, 24);
+        assert!(
+            screen.contains("An old U2F-only key (simulated key)"),
+            "{screen}"
+        );
+    }
+
+    /// Effects that record what the loop asked for.
+    #[derive(Default)]
+    struct Recorder(Vec<Command>);
+
+    impl Effects for Recorder {
+        fn apply(&mut self, cmd: Command) {
+            self.0.push(cmd);
+        }
+    }
+
+    #[test]
+    fn event_loop_hands_commands_to_the_effects() {
+        let mut app = app();
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let (tx, rx) = mpsc::channel();
+        for m in [ch('p'), key(KeyCode::Enter), key(KeyCode::Esc)] {
+            tx.send(m).unwrap();
+        }
+        drop(tx);
+        let mut rec = Recorder::default();
+        run_loop_with(&mut terminal, &mut app, &rx, &mut rec).unwrap();
+        assert_eq!(
+            rec.0,
+            vec![
+                Command::StartProbe {
+                    device: "sim:modern".into()
+                },
+                Command::CancelProbe
+            ]
+        );
+    }
+
+    fn workers(dir: &std::path::Path) -> (Workers, Receiver<Msg>) {
+        let (tx, rx) = mpsc::channel();
+        let config = WorkerConfig {
+            environment: Arc::new(support::fake_env),
+            content: Some(Arc::new(diagnosis_content(Lang::En))),
+            probe: ProbeOptions::default(),
+            export_dir: dir.to_path_buf(),
+            panic_after_first_frame: false,
+        };
+        (Workers::new(tx, config), rx)
+    }
+
+    fn next(rx: &Receiver<Msg>) -> Msg {
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("a message from the workers")
+    }
+
+    #[test]
+    fn real_workers_run_a_practice_check_with_pin_and_touches() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut w, rx) = workers(dir.path());
+        let mut app = app();
+        let cmd = practice(&mut app, 0).unwrap();
+        w.apply(cmd);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut touches = 0;
+        let mut pin_asked = 0;
+        while app.diagnosis.report.is_none() || app.probe.as_ref().unwrap().running() {
+            assert!(Instant::now() < deadline, "the check did not end");
+            let msg = next(&rx);
+            match &msg {
+                Msg::PinRequested { .. } => pin_asked += 1,
+                Msg::Probe(ProbeEvent::TouchNeeded) => touches += 1,
+                _ => {}
+            }
+            update(&mut app, msg);
+            if app.probe.as_ref().unwrap().pin.is_some() {
+                for c in "1234".chars() {
+                    update(&mut app, ch(c));
+                }
+                let cmd = update(&mut app, key(KeyCode::Enter)).unwrap();
+                w.apply(cmd);
+            }
+            if app.wants_ticks() {
+                let cmd = update(&mut app, key(KeyCode::Char(' '))).unwrap();
+                w.apply(cmd);
+                app.probe.as_mut().unwrap().touch_since = None;
+            }
+        }
+        let report = app.probe.as_ref().unwrap().report.clone().unwrap();
+        assert!(report.all_ok(), "{report:#?}");
+        assert_eq!(pin_asked, 1, "the PIN is asked once per check");
+        assert_eq!(touches, 2);
+        let diagnosis = app.diagnosis.report.as_ref().unwrap();
+        assert_eq!(diagnosis.keys.len(), 1);
+        assert_eq!(diagnosis.keys[0].device, "sim:modern");
+        // Export through the worker.
+        w.apply(Command::Export(Box::new(diagnosis.clone())));
+        let Msg::ExportDone(path) = next(&rx) else {
+            panic!("no export");
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("sim:modern"), "{text}");
+        assert!(!text.contains("1234"), "the PIN never reaches a report");
+    }
+
+    #[test]
+    fn cancelling_a_waiting_check_ends_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut w, rx) = workers(dir.path());
+        w.apply(Command::StartProbe {
+            device: "sim:modern".into(),
+        });
+        loop {
+            match next(&rx) {
+                Msg::PinRequested { .. } => break,
+                Msg::ProbeFinished(r) => panic!("ended early: {r:#?}"),
+                _ => {}
+            }
+        }
+        w.apply(Command::CancelProbe);
+        let report = loop {
+            if let Msg::ProbeFinished(r) = next(&rx) {
+                break r;
+            }
+        };
+        assert!(!report.all_ok());
+        let code = report.registration.failure().unwrap().code;
+        assert!(
+            matches!(code, FailureCode::PinDeclined | FailureCode::Cancelled),
+            "{code:?}"
+        );
+    }
+
+    #[test]
+    fn wink_and_unknown_devices_report_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut w, rx) = workers(dir.path());
+        w.apply(Command::Wink {
+            device: "sim:modern".into(),
+        });
+        assert_eq!(
+            next(&rx),
+            Msg::WinkDone {
+                device: "sim:modern".into(),
+                error: None
+            }
+        );
+        w.apply(Command::StartProbe {
+            device: "sim:no-such".into(),
+        });
+        match next(&rx) {
+            Msg::ProbeOpenFailed { device, error } => {
+                assert_eq!(device, "sim:no-such");
+                assert!(error.contains("no simulator scenario"), "{error}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The diagnosis still comes, with the key that could not be opened.
+        let Msg::DiagnosisReady(r) = next(&rx) else {
+            panic!("no diagnosis");
+        };
+        assert_eq!(r.keys[0].device, "sim:no-such");
+    }
+}

@@ -475,3 +475,105 @@ fn severity_markers_are_all_six_columns() {
         }
     }
 }
+
+#[test]
+fn ascii_mode_draws_no_ambiguous_width_characters() {
+    use fido_doctor::tui::wrap::is_ambiguous;
+    settings().bind(|| {
+        for lang in Lang::ALL {
+            for scenario in SCENARIOS {
+                let report = report_for(scenario, lang);
+                for sel in 0..report.findings.len() {
+                    let mut p = pane(Some(&report), lang, COLOR);
+                    p.ascii = true;
+                    p.selected = sel;
+                    let text = buffer_text(&draw_pane(&p, 80, 24));
+                    let bad: Vec<char> = text.chars().filter(|c| is_ambiguous(*c)).collect();
+                    assert!(bad.is_empty(), "{scenario} {lang} #{sel}: {bad:?}\n{text}");
+                    if scenario == "pin-blocked" && sel == 0 {
+                        insta::assert_snapshot!(
+                            format!("diag_ascii_pin-blocked_{lang}_80x24"),
+                            text
+                        );
+                    }
+                }
+            }
+            let mine = [(OsFamily::Linux, BrowserId::Firefox)];
+            let mut t = table(lang, COLOR, &mine);
+            t.ascii = true;
+            let text = buffer_text(&draw_table(&t, 60));
+            let bad: Vec<char> = text.chars().filter(|c| is_ambiguous(*c)).collect();
+            assert!(bad.is_empty(), "compat {lang}: {bad:?}\n{text}");
+        }
+    });
+}
+
+#[test]
+fn compat_table_abbreviates_when_narrow() {
+    settings().bind(|| {
+        let mine = [(OsFamily::Android, BrowserId::Chrome)];
+        for lang in Lang::ALL {
+            let buf = draw_table(&table(lang, COLOR, &mine), 40);
+            assert_rows_intact(&buf, false, "compat 40");
+            let text = buffer_text(&buf);
+            let header = text.lines().find(|l| l.starts_with("  OS ")).unwrap();
+            assert!(
+                header.contains("Chr") && !header.contains("Chrome"),
+                "{header}"
+            );
+            insta::assert_snapshot!(format!("diag_compat_{lang}_40_android_chrome"), text);
+        }
+    });
+}
+
+/// A remote session on Linux with a Flatpak Firefox, and two problem keys:
+/// more findings than the stacked list has rows at 80×24.
+fn busy_report(lang: Lang) -> Report {
+    let sys = FakeSystem::new("linux")
+        .with_env("PATH", "/usr/bin:/bin")
+        .with_env("HOME", "/home/alice")
+        .with_env("SSH_CONNECTION", "10.0.0.2 50000 10.0.0.1 22")
+        .with_dir("/var/lib/flatpak/app/org.mozilla.firefox");
+    let env = gather_environment(&sys);
+    diagnose::diagnose(
+        env,
+        vec![keys("u2f-only"), keys("pin-blocked"), keys("no-touch")],
+        dcontent(lang),
+    )
+}
+
+#[test]
+fn long_lists_keep_the_selection_in_view() {
+    settings().bind(|| {
+        for lang in Lang::ALL {
+            let report = busy_report(lang);
+            let n = report.findings.len();
+            assert!(n > 6, "{:?}", report.findings);
+            let labels = DiagnosisLabels::for_lang(lang);
+            for sel in [0, n / 2, n - 1] {
+                let mut p = pane(Some(&report), lang, COLOR);
+                p.selected = sel;
+                let buf = draw_pane(&p, 80, 24);
+                assert_rows_intact(&buf, true, "busy");
+                let text = buffer_text(&buf);
+                let f = &report.findings[sel];
+                let marked: Vec<&str> = text.lines().filter(|l| l.contains("> [")).collect();
+                assert_eq!(marked.len(), 1, "#{sel}\n{text}");
+                assert!(
+                    marked[0].contains(&format!("> {}", labels.marker(f.severity))),
+                    "#{sel}\n{text}"
+                );
+                if sel == n - 1 {
+                    insta::assert_snapshot!(format!("diag_busy_last_{lang}_80x24"), text);
+                }
+            }
+            // Past the end, the last finding stays selected.
+            let mut p = pane(Some(&report), lang, COLOR);
+            p.selected = n + 5;
+            assert_eq!(p.selected_index(), n - 1);
+            let buf = draw_pane(&p, 120, 40);
+            assert_rows_intact(&buf, true, "busy wide");
+            insta::assert_snapshot!(format!("diag_busy_{lang}_120x40"), buffer_text(&buf));
+        }
+    });
+}

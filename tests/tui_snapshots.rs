@@ -277,3 +277,156 @@ fn ascii_mode_draws_no_ambiguous_width_characters() {
         }
     }
 }
+
+/// An app over the real content with the diagnosis content loaded, as the
+/// running app has it.
+fn live_app(lang: Lang, w: u16, h: u16) -> App {
+    let mut app = app(lang, w, h);
+    app.diagnosis.diagnosis_content = Some(support::diagnosis_content(lang));
+    app
+}
+
+/// Opens the practice picker, picks scenario `name` and starts its check.
+fn start_practice(app: &mut App, name: &str) {
+    update(app, support::ch('p'));
+    let index = fido_doctor::sim::scenario::all()
+        .iter()
+        .position(|s| s.name == name)
+        .unwrap();
+    for _ in 0..index {
+        update(app, key(KeyCode::Down));
+    }
+    let cmd = update(app, key(KeyCode::Enter));
+    assert_eq!(
+        cmd,
+        Some(fido_doctor::tui::Command::StartProbe {
+            device: format!("sim:{name}")
+        })
+    );
+}
+
+#[test]
+fn live_keys_probe_and_pin_screens() {
+    use fido_doctor::ctap::probe::{ProbeEvent, Stage};
+    use std::time::Duration;
+    settings().bind(|| {
+        let modern = support::scenario_report("modern");
+        for lang in Lang::ALL {
+            for (w, h) in SIZES {
+                // A key attached, checked once.
+                let mut app = live_app(lang, w, h);
+                update(&mut app, key(KeyCode::Tab));
+                update(
+                    &mut app,
+                    Msg::Devices(vec![support::hid_key("/dev/hidraw3")]),
+                );
+                insta::assert_snapshot!(
+                    format!("live_keys_attached_{lang}_{w}x{h}"),
+                    render_to_string(&app, w, h)
+                );
+                let mut checked = modern.clone();
+                checked.device = "hid:/dev/hidraw3".into();
+                update(&mut app, key(KeyCode::Enter));
+                update(&mut app, Msg::ProbeFinished(Box::new(checked)));
+                update(&mut app, key(KeyCode::Esc));
+                insta::assert_snapshot!(
+                    format!("live_keys_checked_{lang}_{w}x{h}"),
+                    render_to_string(&app, w, h)
+                );
+
+                // The practice picker.
+                let mut app = live_app(lang, w, h);
+                update(&mut app, support::ch('p'));
+                update(&mut app, key(KeyCode::Down));
+                insta::assert_snapshot!(
+                    format!("live_picker_{lang}_{w}x{h}"),
+                    render_to_string(&app, w, h)
+                );
+
+                // A practice check waiting for the PIN, then for a touch.
+                let mut app = live_app(lang, w, h);
+                start_practice(&mut app, "modern");
+                update(&mut app, Msg::Probe(ProbeEvent::Stage(Stage::Info)));
+                update(
+                    &mut app,
+                    Msg::Probe(ProbeEvent::StageDone {
+                        stage: Stage::Info,
+                        ok: true,
+                        elapsed: Duration::from_millis(40),
+                    }),
+                );
+                update(&mut app, Msg::Probe(ProbeEvent::Stage(Stage::Register)));
+                update(&mut app, Msg::PinRequested { retries: Some(8) });
+                for c in ['1', '2', '3'] {
+                    update(&mut app, support::ch(c));
+                }
+                let screen = render_to_string(&app, w, h);
+                assert!(!screen.contains("123"), "{screen}");
+                insta::assert_snapshot!(format!("live_pin_{lang}_{w}x{h}"), screen);
+                update(&mut app, support::ch('4'));
+                update(&mut app, key(KeyCode::Enter));
+                update(&mut app, Msg::Probe(ProbeEvent::TouchNeeded));
+                for _ in 0..20 {
+                    update(&mut app, Msg::Tick);
+                }
+                insta::assert_snapshot!(
+                    format!("live_touch_{lang}_{w}x{h}"),
+                    render_to_string(&app, w, h)
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn every_scenario_result_and_its_diagnosis() {
+    settings().bind(|| {
+        for scenario in fido_doctor::sim::scenario::all() {
+            let report = support::scenario_report(scenario.name);
+            for lang in Lang::ALL {
+                let content = support::diagnosis_content(lang);
+                let diagnosis = support::diagnosis_of(&report, &content);
+                for (w, h) in SIZES {
+                    let mut app = live_app(lang, w, h);
+                    start_practice(&mut app, scenario.name);
+                    update(&mut app, Msg::ProbeFinished(Box::new(report.clone())));
+                    update(&mut app, Msg::DiagnosisReady(Box::new(diagnosis.clone())));
+                    let name = scenario.name;
+                    insta::assert_snapshot!(
+                        format!("practice_{name}_{lang}_{w}x{h}"),
+                        render_to_string(&app, w, h)
+                    );
+                    update(&mut app, key(KeyCode::Tab));
+                    assert_eq!(app.pane, Pane::Diagnosis);
+                    insta::assert_snapshot!(
+                        format!("practice_{name}_diagnosis_{lang}_{w}x{h}"),
+                        render_to_string(&app, w, h)
+                    );
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn compat_page_shows_the_table_for_this_computer() {
+    settings().bind(|| {
+        for lang in Lang::ALL {
+            let opts = TuiOptions {
+                start: Some("compat-list".into()),
+                ..TuiOptions::default()
+            };
+            let mut app = app_at(content(lang), &opts, 120, 40);
+            app.diagnosis.diagnosis_content = Some(support::diagnosis_content(lang));
+            app.diagnosis.environment = Some(support::fake_env());
+            // Scroll to the end of the page, where the table is.
+            for _ in 0..10 {
+                update(&mut app, key(KeyCode::PageDown));
+            }
+            insta::assert_snapshot!(
+                format!("live_compat_{lang}_120x40"),
+                render_to_string(&app, 120, 40)
+            );
+        }
+    });
+}

@@ -76,7 +76,13 @@ impl KeysState {
     /// Device strings of all rows: attached keys first, then the others.
     pub fn devices(&self) -> Vec<String> {
         let mut v: Vec<String> = self.hid.iter().map(HidKeyInfo::spec).collect();
-        v.extend(self.extra.iter().filter(|d| !v.contains(d)).cloned().collect::<Vec<_>>());
+        v.extend(
+            self.extra
+                .iter()
+                .filter(|d| !v.contains(d))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         v
     }
 

@@ -76,7 +76,9 @@ mod tests {
         for lang in Lang::ALL {
             let t = ScenarioTexts::load(&ContentSource::Embedded, lang).unwrap();
             for s in scenario::all() {
-                let text = t.get(s.name).unwrap_or_else(|| panic!("{lang}: {}", s.name));
+                let text = t
+                    .get(s.name)
+                    .unwrap_or_else(|| panic!("{lang}: {}", s.name));
                 assert!(!text.title.is_empty() && !text.summary.is_empty());
             }
             assert_eq!(t.title("no-such"), "no-such");
@@ -85,8 +87,11 @@ mod tests {
 
     #[test]
     fn errors_name_file_and_line() {
-        let e = ScenarioTexts::parse("en/scenarios.toml", "[scenario.x]\ntitle = \"a\"\nsumary = 1\n")
-            .unwrap_err();
+        let e = ScenarioTexts::parse(
+            "en/scenarios.toml",
+            "[scenario.x]\ntitle = \"a\"\nsumary = 1\n",
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("en/scenarios.toml:"), "{e}");
     }
 }

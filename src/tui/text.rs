@@ -117,6 +117,8 @@ pub struct ProbeText {
     pub cancelling: String,
     /// "The key works: a registration and a sign-in were made and verified."
     pub works: String,
+    /// "The test registration and sign-in worked, but the diagnosis found a problem:"
+    pub works_but: String,
     /// "The check stopped at: {stage}."
     pub failed_at: String,
     /// "Reason: {reason}"

@@ -11,9 +11,8 @@ use crate::sim;
 
 use super::action::{Command, Msg, PinSecret};
 use super::app::{App, Pane, PinEntry, ProbeView, StageStatus, stage_index};
-use super::doc::page_lines;
-use crate::content::ui::fill;
 use super::layout;
+use crate::content::ui::fill;
 
 /// Applies `msg` to `app`; returns what the event loop must do, if anything.
 pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
@@ -84,7 +83,8 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
             app.diagnosis.environment = Some(report.environment.clone());
             app.diagnosis.report = Some(*report);
             app.diagnosis.running = false;
-            app.diagnosis.finding_selected = app.diagnosis.finding_selected.min(n.saturating_sub(1));
+            app.diagnosis.finding_selected =
+                app.diagnosis.finding_selected.min(n.saturating_sub(1));
             None
         }
         Msg::WinkDone { device, error } => {
@@ -305,9 +305,7 @@ fn keys_key(app: &mut App, code: KeyCode) -> Option<Command> {
     let last = app.keys.devices().len().saturating_sub(1);
     match code {
         KeyCode::Up | KeyCode::Char('k') => app.keys.selected = app.keys.selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') => {
-            app.keys.selected = (app.keys.selected + 1).min(last)
-        }
+        KeyCode::Down | KeyCode::Char('j') => app.keys.selected = (app.keys.selected + 1).min(last),
         KeyCode::Enter | KeyCode::Char('c') => {
             let device = app.keys.selected_device()?;
             return start_probe(app, device);
@@ -338,7 +336,9 @@ fn diagnosis_key(app: &mut App, code: KeyCode) {
         }
         KeyCode::PageUp => app.diagnosis.scroll = app.diagnosis.scroll.saturating_sub(5),
         KeyCode::Enter => {
-            if let Some(index) = finding_guide_step(app).and_then(|id| app.content.guide.position(&id)) {
+            if let Some(index) =
+                finding_guide_step(app).and_then(|id| app.content.guide.position(&id))
+            {
                 app.pane = Pane::Guide;
                 go_to(app, index);
             }
@@ -418,8 +418,7 @@ pub fn max_scroll(app: &App) -> u16 {
     let Some(body) = body_area(app) else {
         return 0;
     };
-    let o = super::view::doc_options(app, false);
-    let lines = page_lines(&app.content.guide, app.current, body.width as usize, &o).len();
+    let lines = super::widgets::page::all_lines(app, body.width as usize).len();
     let lines = u16::try_from(lines).unwrap_or(u16::MAX);
     lines.saturating_sub(body.height)
 }

@@ -123,9 +123,11 @@ impl Workers {
     }
 
     fn start_probe(&mut self, device: String) {
-        if self.probe.as_ref().is_some_and(|p| {
-            p.thread.as_ref().is_some_and(|t| !t.is_finished())
-        }) {
+        if self
+            .probe
+            .as_ref()
+            .is_some_and(|p| p.thread.as_ref().is_some_and(|t| !t.is_finished()))
+        {
             return;
         }
         let cancel = CancelHandle::default();
@@ -367,9 +369,7 @@ pub fn send_diagnosis(tx: &Sender<Msg>, config: &WorkerConfig, keys: Vec<KeyFact
 }
 
 fn wink(device: &str) -> Result<(), String> {
-    let spec = device
-        .parse::<DeviceSpec>()
-        .map_err(|e| e.to_string())?;
+    let spec = device.parse::<DeviceSpec>().map_err(|e| e.to_string())?;
     let dev = device::open(&spec, Box::new(AutoTouch)).map_err(|e| e.to_string())?;
     let mut hid = CtapHid::open(dev, HidOptions::default()).map_err(|e| e.to_string())?;
     hid.wink().map_err(|e| e.to_string())
@@ -394,7 +394,9 @@ pub fn write_report(dir: &std::path::Path, text: &str) -> std::io::Result<PathBu
             Err(e) => return Err(e),
         }
     }
-    Err(std::io::Error::other("too many report files in this folder"))
+    Err(std::io::Error::other(
+        "too many report files in this folder",
+    ))
 }
 
 #[cfg(test)]
@@ -458,18 +460,33 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let (pin_tx, pin_rx) = mpsc::channel();
         let mut src = ChannelPin::new(tx, pin_rx, Duration::from_secs(5));
-        pin_tx.send(PinSecret(Zeroizing::new("1234".into()))).unwrap();
+        pin_tx
+            .send(PinSecret(Zeroizing::new("1234".into())))
+            .unwrap();
         // That answer was typed before any request: it is dropped as stale.
         let answer = std::thread::spawn(move || {
             let first = rx.recv().unwrap();
-            pin_tx.send(PinSecret(Zeroizing::new("1234".into()))).unwrap();
+            pin_tx
+                .send(PinSecret(Zeroizing::new("1234".into())))
+                .unwrap();
             let second = rx.recv().unwrap();
-            pin_tx.send(PinSecret(Zeroizing::new("5678".into()))).unwrap();
+            pin_tx
+                .send(PinSecret(Zeroizing::new("5678".into())))
+                .unwrap();
             (first, second)
         });
-        assert_eq!(src.pin(Some(8)).as_deref().map(String::as_str), Some("1234"));
-        assert_eq!(src.pin(Some(8)).as_deref().map(String::as_str), Some("1234"));
-        assert_eq!(src.pin(Some(7)).as_deref().map(String::as_str), Some("5678"));
+        assert_eq!(
+            src.pin(Some(8)).as_deref().map(String::as_str),
+            Some("1234")
+        );
+        assert_eq!(
+            src.pin(Some(8)).as_deref().map(String::as_str),
+            Some("1234")
+        );
+        assert_eq!(
+            src.pin(Some(7)).as_deref().map(String::as_str),
+            Some("5678")
+        );
         let (first, second) = answer.join().unwrap();
         assert_eq!(first, Msg::PinRequested { retries: Some(8) });
         assert_eq!(second, Msg::PinRequested { retries: Some(7) });

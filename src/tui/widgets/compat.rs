@@ -120,6 +120,8 @@ pub struct CompatLabels {
     pub verdicts: [&'static str; 6],
     /// Added when only sign-in works there.
     pub verdict_sign_in_only: &'static str,
+    /// Between two sentences (a space in English, nothing in Japanese).
+    pub sentence_gap: &'static str,
 }
 
 const EN: CompatLabels = CompatLabels {
@@ -150,6 +152,7 @@ const EN: CompatLabels = CompatLabels {
         "not listed by the university ({guide}) or Microsoft ({microsoft}).",
     ],
     verdict_sign_in_only: "Sign-in only: register the key on another computer.",
+    sentence_gap: " ",
 };
 
 const JA: CompatLabels = CompatLabels {
@@ -180,6 +183,7 @@ const JA: CompatLabels = CompatLabels {
         "大学の一覧（{guide}）にも Microsoft（{microsoft}）にも記載がありません。",
     ],
     verdict_sign_in_only: "サインインのみ可能です。キーは別のコンピューターで登録してください。",
+    sentence_gap: "",
 };
 
 impl CompatLabels {
@@ -235,6 +239,15 @@ pub struct CompatTable<'a> {
 impl CompatTable<'_> {
     fn labels(&self) -> &'static CompatLabels {
         CompatLabels::for_lang(self.lang)
+    }
+
+    /// Content text as drawn: ambiguous-width symbols replaced in ASCII mode.
+    fn text(&self, s: &str) -> String {
+        if self.ascii {
+            wrap::ascii_safe(s)
+        } else {
+            s.to_string()
+        }
     }
 
     /// Fills `{guide}` and `{microsoft}` with the sources' as-of dates.
@@ -417,7 +430,7 @@ impl CompatTable<'_> {
             out.extend(wrap(
                 &[
                     Span::styled(fill(label, &[("as_of", &src.as_of)]), t.bold()),
-                    Span::raw(format!(" {}", src.title)),
+                    Span::raw(format!(" {}", self.text(&src.title))),
                 ],
                 width,
             ));
@@ -453,7 +466,7 @@ impl CompatTable<'_> {
             ),
         ];
         if cell.sign_in_only {
-            spans.push(Span::raw(" "));
+            spans.push(Span::raw(l.sentence_gap));
             spans.push(Span::styled(l.verdict_sign_in_only, t.warning()));
         }
         wrap(&spans, width.max(1))
@@ -489,5 +502,96 @@ impl Widget for &CompatTable<'_> {
         for (y, line) in lines.iter().take(area.height as usize).enumerate() {
             buf.set_line(area.x, area.y + y as u16, line, area.width);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[source.guide]
+title = "Guide"
+url = "https://example.org/guide"
+as_of = "2024-05"
+
+[source.microsoft]
+title = "Matrix"
+url = "https://example.org/ms"
+as_of = "2025-05-12"
+
+[[entry]]
+os = "windows"
+browser = "firefox"
+guide = true
+microsoft = "no"
+register = "yes"
+
+[[entry]]
+os = "ios"
+browser = "chrome"
+guide = true
+microsoft = "yes"
+register = "no"
+
+[[entry]]
+os = "android"
+browser = "safari"
+guide = false
+microsoft = "na"
+register = "no"
+"#;
+
+    #[test]
+    fn cells_combine_both_sources() {
+        let m = CompatMatrix::parse(SAMPLE).unwrap();
+        let cell = |os, b| Cell::of(m.lookup(os, b));
+        assert_eq!(
+            cell(OsFamily::Windows, BrowserId::Firefox),
+            Cell {
+                verdict: Verdict::GuideOnly,
+                sign_in_only: false
+            }
+        );
+        assert_eq!(
+            cell(OsFamily::Ios, BrowserId::Chrome),
+            Cell {
+                verdict: Verdict::Yes,
+                sign_in_only: true
+            }
+        );
+        // "Cannot register" means nothing where the browser does not exist.
+        assert_eq!(
+            cell(OsFamily::Android, BrowserId::Safari),
+            Cell {
+                verdict: Verdict::Na,
+                sign_in_only: false
+            }
+        );
+        assert_eq!(
+            cell(OsFamily::Linux, BrowserId::Chrome).verdict,
+            Verdict::Unlisted
+        );
+    }
+
+    #[test]
+    fn legend_lists_only_what_the_table_shows() {
+        let m = CompatMatrix::parse(SAMPLE).unwrap();
+        let t = CompatTable {
+            matrix: &m,
+            lang: Lang::En,
+            theme: Theme { color: false },
+            ascii: true,
+            highlight: &[],
+        };
+        let text: Vec<String> = t.lines(80).iter().map(wrap::line_text).collect();
+        let starts = |p: &str| text.iter().any(|l| l.starts_with(p));
+        assert!(starts("list "), "{text:#?}");
+        assert!(starts("yes "), "{text:#?}");
+        assert!(starts("* "), "{text:#?}");
+        assert!(starts("? "), "{text:#?}");
+        assert!(!starts("new "), "{text:#?}");
+        assert!(!starts("no "), "{text:#?}");
+        assert!(!starts("[ ]"), "{text:#?}");
     }
 }

@@ -182,7 +182,7 @@ struct Parts {
     detail: Rect,
 }
 
-impl<'a> DiagnosisPane<'a> {
+impl DiagnosisPane<'_> {
     fn labels(&self) -> &'static DiagnosisLabels {
         DiagnosisLabels::for_lang(self.content.lang)
     }
@@ -266,8 +266,9 @@ impl<'a> DiagnosisPane<'a> {
             .collect()
     }
 
-    /// The explanation and fix of `f` at `width` columns (the hint to open
-    /// the guide is drawn separately, pinned to the bottom).
+    /// The title, explanation, fix and id of `f` at `width` columns (the
+    /// hint to open the guide, [`DiagnosisPane::open_hint`], is drawn right
+    /// after them, or pinned to the bottom when they scroll).
     pub fn detail_lines(&self, f: &ReportFinding, width: usize) -> Vec<Line<'static>> {
         let l = self.labels();
         let t = &self.theme;
@@ -492,7 +493,9 @@ impl<'a> DiagnosisPane<'a> {
             plan.parts.list,
             buf,
         );
-        self.render_divider(plan.parts.divider, buf);
+        let n = report.findings.len();
+        let position = (n > lh).then_some((sel + 1, n));
+        self.render_divider(plan.parts.divider, buf, position);
         draw_lines(
             &plan
                 .detail
@@ -507,14 +510,30 @@ impl<'a> DiagnosisPane<'a> {
         draw_lines(&plan.hint, plan.hint_area, buf);
     }
 
-    fn render_divider(&self, area: Rect, buf: &mut Buffer) {
+    /// The line between list and detail. A horizontal one carries the
+    /// selection's position (`3/8`) when the list does not show every row.
+    fn render_divider(&self, area: Rect, buf: &mut Buffer, position: Option<(usize, usize)>) {
         if area.width == 0 || area.height == 0 {
             return;
         }
         let bx = BoxChars::new(self.ascii);
         let style = self.theme.border();
         if area.height == 1 {
-            let line = Line::styled(bx.h.repeat(area.width as usize), style);
+            let w = area.width as usize;
+            let label = position
+                .map(|(n, total)| format!(" {n}/{total} "))
+                .filter(|l| wrap::width(l) + 4 <= w);
+            let line = match label {
+                Some(label) => {
+                    let left = w - wrap::width(&label) - 2;
+                    Line::from(vec![
+                        Span::styled(bx.h.repeat(left), style),
+                        Span::styled(label, self.theme.dim()),
+                        Span::styled(bx.h.repeat(2), style),
+                    ])
+                }
+                None => Line::styled(bx.h.repeat(w), style),
+            };
             buf.set_line(area.x, area.y, &line, area.width);
         } else {
             for y in area.top()..area.bottom() {

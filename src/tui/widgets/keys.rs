@@ -27,7 +27,10 @@ pub fn render(app: &App, main: Rect, body: Rect, buf: &mut Buffer) {
     }
     let t = &app.theme;
     frame(app.ascii, t, true)
-        .title(Span::styled(format!(" {} ", app.text.keys.title), t.title()))
+        .title(Span::styled(
+            format!(" {} ", app.text.keys.title),
+            t.title(),
+        ))
         .render(main, buf);
     let lines = list_lines(app, body.width as usize);
     for (y, line) in lines.iter().take(body.height as usize).enumerate() {
@@ -46,7 +49,11 @@ fn row_label(app: &App, device: &str) -> String {
         return format!("{:04x}:{:04x}  {name}", k.vendor_id, k.product_id);
     }
     if let Some(name) = device.strip_prefix("sim:") {
-        return format!("{} ({})", app.scenarios.title(name), app.text.keys.simulated);
+        return format!(
+            "{} ({})",
+            app.scenarios.title(name),
+            app.text.keys.simulated
+        );
     }
     String::new()
 }
@@ -111,12 +118,7 @@ fn detail_lines(app: &App, device: &str, width: usize) -> Vec<Line<'static>> {
         Some(f) => rows.extend(fact_rows(app, f)),
         None => rows.push((String::new(), k.not_checked.clone())),
     }
-    let label_w = rows
-        .iter()
-        .map(|(l, _)| wrap::width(l))
-        .max()
-        .unwrap_or(0)
-        + 2;
+    let label_w = rows.iter().map(|(l, _)| wrap::width(l)).max().unwrap_or(0) + 2;
     let mut out = Vec::new();
     for (label, value) in rows {
         let vw = width.saturating_sub(label_w).max(1);

@@ -40,7 +40,8 @@ pub fn format_elapsed(d: Duration) -> String {
 /// Seconds left of the touch wait at `tick` (rounded up; never negative).
 pub fn seconds_left(p: &ProbeView, tick: u64) -> u64 {
     let since = p.touch_since.unwrap_or(tick);
-    let elapsed = TICK.saturating_mul(u32::try_from(tick.saturating_sub(since)).unwrap_or(u32::MAX));
+    let elapsed =
+        TICK.saturating_mul(u32::try_from(tick.saturating_sub(since)).unwrap_or(u32::MAX));
     let left = p.touch_timeout.saturating_sub(elapsed);
     left.as_millis().div_ceil(1000) as u64
 }
@@ -62,7 +63,11 @@ fn stage_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
         .map(|s| wrap::width(&stage_name(app, *s)))
         .max()
         .unwrap_or(0);
-    let (ok_mark, fail_mark) = if app.ascii { ("+", "x") } else { ("✓", "✗") };
+    let (ok_mark, fail_mark) = if app.ascii {
+        ("+", "x")
+    } else {
+        ("✓", "✗")
+    };
     let mut out = Vec::new();
     for (stage, status) in STAGES.iter().zip(p.stages.iter()) {
         let spin = SPINNER[(app.tick % SPINNER.len() as u64) as usize];
@@ -146,7 +151,8 @@ fn failure(report: &ProbeReport) -> Option<(Stage, String)> {
         .map(|f| (Stage::Authenticate, f.message.clone()))
 }
 
-/// The most severe finding of the diagnosis, when it is about this device.
+/// The most severe warning or failure of the diagnosis, when the diagnosis
+/// includes this device.
 fn top_finding(app: &App, device: &str) -> Option<String> {
     let r = app.diagnosis.report.as_ref()?;
     if !r.keys.iter().any(|k| k.device == device) {
@@ -154,7 +160,8 @@ fn top_finding(app: &App, device: &str) -> Option<String> {
     }
     r.findings
         .iter()
-        .find(|f| f.severity >= Severity::Warn)
+        .filter(|f| f.severity >= Severity::Warn)
+        .max_by_key(|f| f.severity)
         .map(|f| f.title.clone())
 }
 
@@ -169,7 +176,20 @@ fn verdict_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
         (None, None) => return out,
     };
     match failed {
-        None => out.extend(wrap(&[Span::styled(tx.works.clone(), t.step_label())], width)),
+        None => match top_finding(app, &p.device) {
+            None => out.extend(wrap(
+                &[Span::styled(tx.works.clone(), t.step_label())],
+                width,
+            )),
+            Some(title) => {
+                out.extend(wrap(
+                    &[Span::styled(tx.works_but.clone(), t.warning())],
+                    width,
+                ));
+                out.extend(wrap(&[Span::styled(title, t.bold())], width));
+                out.extend(wrap(&[Span::styled(tx.next.clone(), t.text())], width));
+            }
+        },
         Some((stage, reason)) => {
             let head = fill(&tx.failed_at, &[("stage", &stage_name(app, stage))]);
             out.extend(wrap(&[Span::styled(head, t.warning())], width));
@@ -207,10 +227,15 @@ pub fn main_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> 
 
 /// The first drawn dialog of guide page `id`.
 pub fn guide_mockup<'a>(app: &'a App, id: &str) -> Option<&'a Mockup> {
-    app.content.guide.find(id)?.body.iter().find_map(|b| match b {
-        Block::Mockup(m) => Some(m),
-        _ => None,
-    })
+    app.content
+        .guide
+        .find(id)?
+        .body
+        .iter()
+        .find_map(|b| match b {
+            Block::Mockup(m) => Some(m),
+            _ => None,
+        })
 }
 
 /// The practice column: the dialog the browser shows now, or after the
@@ -228,11 +253,15 @@ pub fn practice_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'stati
             _ => "register-step-6",
         };
         if let Some(m) = guide_mockup(app, page) {
-            out.extend(wrap(&[Span::styled(tx.browser.clone(), t.heading())], width));
+            out.extend(wrap(
+                &[Span::styled(tx.browser.clone(), t.heading())],
+                width,
+            ));
             out.extend(mockup_lines(m, width, &doc_options(app, false)));
         }
     } else if let Some(text) = app.scenarios.get(name) {
-        let ok = p.report.as_ref().is_some_and(ProbeReport::all_ok);
+        let ok = p.report.as_ref().is_some_and(ProbeReport::all_ok)
+            && top_finding(app, &p.device).is_none();
         let head = if ok {
             &app.text.practice.expect
         } else {
@@ -274,7 +303,9 @@ pub fn render(app: &App, main: Rect, body: Rect, buf: &mut Buffer) {
     let mut lines = main_lines(app, p, left.width as usize);
     let extra = practice_lines(app, p, right.width.max(left.width) as usize);
     if !side && !extra.is_empty() {
-        lines.push(Line::default());
+        if lines.last().is_some_and(|l| !l.spans.is_empty()) {
+            lines.push(Line::default());
+        }
         lines.extend(extra.iter().cloned());
     }
     draw(&lines, left, buf);

@@ -50,9 +50,14 @@ pub fn hints(app: &App) -> Vec<(&'static str, String)> {
             }
             None => {
                 h.push(("Tab", s.panes.clone()));
-                h.push(("w", l.wink.clone()));
+                let any = !app.keys.devices().is_empty();
+                if any {
+                    h.push(("w", l.wink.clone()));
+                }
                 h.push(("p", l.practice.clone()));
-                h.push(("Enter", l.check.clone()));
+                if any {
+                    h.push(("Enter", l.check.clone()));
+                }
             }
         },
         Pane::Diagnosis => {
