@@ -178,3 +178,106 @@ fn probe_over_udp_against_the_simulate_command() {
     assert_eq!(v["key"]["value"]["kind"], "fido2");
     assert_eq!(v["authentication"]["result"], "ok");
 }
+
+#[test]
+fn simulate_stops_cleanly_on_ctrl_c() {
+    let port = free_port();
+    let mut child = bin()
+        .args([
+            "simulate",
+            "--scenario",
+            "modern",
+            "--auto-touch",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "simulate did not stop on SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{status:?} {err}");
+    assert!(err.contains("simulator stopped"), "{err}");
+}
+
+#[test]
+fn check_for_another_computer_uses_the_matrix_and_exit_codes() {
+    let bad = bin()
+        .args(["check", "--os", "android", "--browser", "firefox", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let v = json(&bad);
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"combo-unsupported"), "{ids:?}");
+
+    let good = bin()
+        .args(["check", "--os", "windows", "--browser", "edge", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(good.status.code(), Some(0), "{}", json(&good));
+
+    let unknown = bin()
+        .args(["check", "--os", "beos", "--browser", "edge"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown OS"));
+}
+
+#[test]
+fn report_for_a_u2f_only_key_names_the_problem_and_holds_no_pin() {
+    let out = run_with_stdin(
+        &[
+            "report",
+            "--device",
+            "sim:u2f-only",
+            "--format",
+            "json",
+            "--redact",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["redacted"], true);
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"key-u2f-only"), "{ids:?}");
+    let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(!text.contains("\"pin\""), "no PIN field may appear");
+
+    let md = run_with_stdin(&["report", "--device", "sim:modern", "--pin-stdin"], "1234\n");
+    let md_text = String::from_utf8_lossy(&md.stdout);
+    assert!(md_text.starts_with("# "), "{md_text}");
+    assert!(!md_text.contains("1234"), "the PIN must never reach a report");
+}

@@ -869,3 +869,62 @@ mod live {
         assert_eq!(r.keys[0].device, "sim:no-such");
     }
 }
+
+#[test]
+fn live_screens_never_panic_at_any_size() {
+    use fido_doctor::ctap::probe::ProbeEvent;
+    for lang in Lang::ALL {
+        let content = fido_doctor::content::guide::Content::load(
+            &fido_doctor::content::ContentSource::Embedded,
+            lang,
+        )
+        .unwrap();
+        let mut app = App::new(content, &TuiOptions::default());
+        let mut states: Vec<App> = Vec::new();
+        update(&mut app, ch('p'));
+        states.push(app.clone());
+        update(&mut app, key(KeyCode::Enter));
+        update(&mut app, Msg::Probe(ProbeEvent::TouchNeeded));
+        states.push(app.clone());
+        update(&mut app, Msg::PinRequested { retries: Some(1) });
+        states.push(app.clone());
+        update(&mut app, key(KeyCode::Esc));
+        update(
+            &mut app,
+            Msg::ProbeFinished(Box::new(support::scenario_report("unplugged"))),
+        );
+        states.push(app.clone());
+        for state in &mut states {
+            for (w, h) in [
+                (0, 0),
+                (1, 1),
+                (59, 19),
+                (60, 20),
+                (61, 21),
+                (90, 20),
+                (200, 60),
+            ] {
+                update(state, Msg::Resize(w, h));
+                let s = render_to_string(state, w, h);
+                assert_eq!(s.lines().count(), h as usize);
+                for line in s.lines() {
+                    assert_eq!(width(line), w as usize, "{line:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_late_keyless_diagnosis_does_not_replace_the_one_with_the_key() {
+    use support::{diagnosis_content, diagnosis_of, fake_env, scenario_report};
+    let mut app = fixture_app(Lang::En, 80, 24);
+    let content = diagnosis_content(Lang::En);
+    let with_key = diagnosis_of(&scenario_report("modern"), &content);
+    let keyless = fido_doctor::diagnose::diagnose(fake_env(), Vec::new(), &content);
+    update(&mut app, Msg::DiagnosisReady(Box::new(keyless.clone())));
+    assert_eq!(app.diagnosis.report.as_ref(), Some(&keyless));
+    update(&mut app, Msg::DiagnosisReady(Box::new(with_key.clone())));
+    update(&mut app, Msg::DiagnosisReady(Box::new(keyless)));
+    assert_eq!(app.diagnosis.report.as_ref(), Some(&with_key));
+}

@@ -430,3 +430,22 @@ fn compat_page_shows_the_table_for_this_computer() {
         }
     });
 }
+
+#[test]
+fn styles_of_a_failed_check() {
+    settings().bind(|| {
+        let report = support::scenario_report("pin-blocked");
+        let content = support::diagnosis_content(Lang::En);
+        let mut app = live_app(Lang::En, 80, 24);
+        start_practice(&mut app, "pin-blocked");
+        update(&mut app, Msg::ProbeFinished(Box::new(report.clone())));
+        update(
+            &mut app,
+            Msg::DiagnosisReady(Box::new(support::diagnosis_of(&report, &content))),
+        );
+        insta::assert_snapshot!(
+            "styles_practice_pin-blocked_en_80x24",
+            style_runs(&render_to_buffer(&app, 80, 24))
+        );
+    });
+}

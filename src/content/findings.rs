@@ -127,7 +127,7 @@ pub fn fill(text: &str, values: &BTreeMap<String, String>) -> String {
         let closes = after[name_len..].starts_with('}');
         match values.get(name) {
             Some(v) if closes && !name.is_empty() => {
-                push_value(&mut out, v);
+                out.push_str(v);
                 rest = &after[name_len + 1..];
                 // "このキー は" → "このキー は" reads wrong: a space the text
                 // keeps for Latin model names goes when the value is Japanese.
@@ -148,21 +148,6 @@ pub fn fill(text: &str, values: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// Appends a placeholder value; at the start of a sentence its first letter
-/// is capitalised ("this key" → "This key").
-fn push_value(out: &mut String, v: &str) {
-    let trimmed = out.trim_end();
-    let sentence_start = trimmed.is_empty() || trimmed.ends_with(['.', '!', '?', ':']);
-    let mut chars = v.chars();
-    match chars.next() {
-        Some(first) if sentence_start && first.is_ascii_lowercase() => {
-            out.push(first.to_ascii_uppercase());
-            out.push_str(chars.as_str());
-        }
-        _ => out.push_str(v),
-    }
-}
-
 fn is_wide(c: char) -> bool {
     unicode_width::UnicodeWidthChar::width(c) == Some(2)
 }
@@ -172,12 +157,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholder_values_fit_the_sentence() {
-        let v = vals(&[("model", "this key"), ("ja", "このキー")]);
-        assert_eq!(
-            fill("{model} is old. {model} is slow, {model}", &v),
-            "This key is old. This key is slow, this key"
-        );
+    fn japanese_values_drop_the_space_kept_for_latin_names() {
+        let v = vals(&[("ja", "このキー")]);
         assert_eq!(fill("{ja} は古い", &v), "このキーは古い");
         let latin = vals(&[("ja", "YubiKey 5")]);
         assert_eq!(fill("{ja} は古い", &latin), "YubiKey 5 は古い");

@@ -112,16 +112,45 @@ pub fn exit_code_for(findings: &[Finding]) -> i32 {
 pub fn render_finding(f: &Finding, texts: &FindingTexts) -> Option<FindingText> {
     let ja = texts.lang() == Lang::Ja;
     let mut values = f.placeholders.clone();
+    let mut defaults = Vec::new();
     for (name, en, jp) in [
         ("model", "this key", "このキー"),
         ("browser", "the browser", "ブラウザ"),
         ("os", "this computer", "このコンピュータ"),
     ] {
-        values
-            .entry(name.to_string())
-            .or_insert_with(|| if ja { jp } else { en }.to_string());
+        if !values.contains_key(name) {
+            values.insert(name.to_string(), if ja { jp } else { en }.to_string());
+            defaults.push(en);
+        }
     }
-    texts.render(f.id.as_str(), &values)
+    let mut text = texts.render(f.id.as_str(), &values)?;
+    for d in defaults {
+        for part in [&mut text.title, &mut text.explain, &mut text.fix] {
+            *part = capitalise_at_sentence_start(part, d);
+        }
+    }
+    Some(text)
+}
+
+/// "this key is old. this key…" → "This key is old. This key…": a default
+/// placeholder value that opens a sentence gets a capital letter.
+fn capitalise_at_sentence_start(text: &str, phrase: &str) -> String {
+    let mut capital = phrase.to_string();
+    if let Some(first) = capital.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(phrase) {
+        let before = format!("{out}{}", &rest[..at]);
+        let trimmed = before.trim_end();
+        let opens = trimmed.is_empty() || trimmed.ends_with(['.', '!', '?', ':', '\n']);
+        out.push_str(&rest[..at]);
+        out.push_str(if opens { &capital } else { phrase });
+        rest = &rest[at + phrase.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Report {
@@ -545,6 +574,21 @@ fn replace_user_segment(s: &str, prefix: &str, sep: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_phrases_open_sentences_with_a_capital() {
+        assert_eq!(
+            capitalise_at_sentence_start(
+                "this key is old. Then this key is slow: this key",
+                "this key"
+            ),
+            "This key is old. Then this key is slow: This key"
+        );
+        assert_eq!(
+            capitalise_at_sentence_start("nothing here", "this key"),
+            "nothing here"
+        );
+    }
 
     #[test]
     fn home_folders_lose_the_user_name() {

@@ -78,6 +78,18 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
                 Some(Command::Pin(None))
             }
         }
+        Msg::DiagnosisReady(report)
+            if report.keys.is_empty()
+                && app
+                    .diagnosis
+                    .report
+                    .as_ref()
+                    .is_some_and(|r| !r.keys.is_empty()) =>
+        {
+            // The keyless first diagnosis arrived after a check's: keep the
+            // one that knows the key.
+            None
+        }
         Msg::DiagnosisReady(report) => {
             let n = report.findings.len();
             app.diagnosis.environment = Some(report.environment.clone());

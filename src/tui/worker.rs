@@ -122,14 +122,10 @@ impl Workers {
         Ok(())
     }
 
+    /// Starts a check. The app starts one only after the previous one
+    /// reported its end, so at most one talks to a device at a time (the
+    /// previous thread may still be finishing its diagnosis).
     fn start_probe(&mut self, device: String) {
-        if self
-            .probe
-            .as_ref()
-            .is_some_and(|p| p.thread.as_ref().is_some_and(|t| !t.is_finished()))
-        {
-            return;
-        }
         let cancel = CancelHandle::default();
         let (pin_tx, pin_rx) = mpsc::channel();
         let (button, touch_tx) = PresenceButton::new();

@@ -9,7 +9,6 @@ pub mod mockup;
 pub mod page;
 pub mod picker;
 pub mod pin;
-pub mod placeholder;
 pub mod probe;
 pub mod sidebar;
 pub mod small;
