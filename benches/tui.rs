@@ -14,16 +14,22 @@ use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use fido_doctor::content::compat::{BrowserId, OsFamily};
 use fido_doctor::content::guide::Content;
 use fido_doctor::content::{ContentSource, Lang};
+use fido_doctor::ctap::ctaphid::CancelHandle;
+use fido_doctor::ctap::probe::{self, FixedPin, ProbeOptions, ProbeReport};
+use fido_doctor::diagnose::{self, DiagnosisContent, Environment};
+use fido_doctor::sim::{self, AutoTouch};
 use fido_doctor::tui::{App, Msg, Pane, TuiOptions, render_to_buffer, update, view};
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const WIDTH: u16 = 200;
 const HEIGHT: u16 = 60;
@@ -77,6 +83,45 @@ fn app(lang: Lang) -> App {
     app
 }
 
+fn press(app: &mut App, code: KeyCode) {
+    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+/// A full probe of simulator scenario `name` (PIN 1234, touched at once).
+fn probe_report(name: &str) -> Option<ProbeReport> {
+    let scenario = sim::scenario::find(name)?;
+    let (transport, _handle) = sim::spawn_inproc(scenario, Box::new(AutoTouch));
+    let mut pin = FixedPin(zeroize::Zeroizing::new("1234".to_string()));
+    Some(probe::run(
+        transport,
+        &ProbeOptions::default(),
+        &mut pin,
+        &mut |_| {},
+        &CancelHandle::default(),
+    ))
+}
+
+/// The app after a practice check of scenario `name` on a Linux computer
+/// with Firefox: the check's result view (with the browser mock-up) open
+/// on the Keys pane, and the diagnosis of that key in the Diagnosis pane.
+fn after_practice(lang: Lang, name: &str) -> Option<App> {
+    let index = sim::scenario::all().iter().position(|s| s.name == name)?;
+    let report = probe_report(name)?;
+    let content = DiagnosisContent::load(&ContentSource::Embedded, lang).ok()?;
+    let keys = diagnose::keys_from_probes(std::slice::from_ref(&report), &content);
+    let env = Environment::bare(OsFamily::Linux, &[BrowserId::Firefox]);
+    let diagnosis = diagnose::diagnose(env, keys, &content);
+    let mut app = app(lang);
+    press(&mut app, KeyCode::Char('p'));
+    for _ in 0..index {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Enter);
+    update(&mut app, Msg::ProbeFinished(Box::new(report)));
+    update(&mut app, Msg::DiagnosisReady(Box::new(diagnosis)));
+    Some(app)
+}
+
 /// Draws `app` `frames` times on one persistent test terminal (what the
 /// event loop does per frame: render, diff, flush) and times each draw.
 fn time_draws(app: &mut App, frames: usize, alternate_scroll: bool) -> Vec<Duration> {
@@ -101,6 +146,11 @@ fn time_draws(app: &mut App, frames: usize, alternate_scroll: bool) -> Vec<Durat
 }
 
 fn print_frame_row(label: &str, samples: &mut [Duration]) {
+    print_row(label, samples, true);
+}
+
+/// One table row; `judged` rows get a verdict against the frame target.
+fn print_row(label: &str, samples: &mut [Duration], judged: bool) {
     if let Some(s) = stats(samples) {
         println!(
             "  {label:<46} {:>6} {:>11} {:>11} {:>11} {:>11}  {}",
@@ -109,7 +159,11 @@ fn print_frame_row(label: &str, samples: &mut [Duration]) {
             ms(s.median),
             ms(s.p99),
             ms(s.max),
-            verdict(s.median < FRAME_TARGET)
+            if judged {
+                verdict(s.median < FRAME_TARGET)
+            } else {
+                "(setup + frame, info)"
+            }
         );
     }
 }
@@ -176,6 +230,22 @@ fn render_bench() {
             );
         }
         app.pane = Pane::Guide;
+        for name in ["modern", "pin-low"] {
+            let Some(mut live) = after_practice(lang, name) else {
+                println!("  [{lang}] practice {name}: could not set up");
+                continue;
+            };
+            live.pane = Pane::Keys;
+            print_frame_row(
+                &format!("[{lang}] practice {name}: result view"),
+                &mut time_draws(&mut live, FRAMES, false),
+            );
+            live.pane = Pane::Diagnosis;
+            print_frame_row(
+                &format!("[{lang}] practice {name}: diagnosis pane"),
+                &mut time_draws(&mut live, FRAMES, false),
+            );
+        }
         // The library entry point: a fresh test terminal per frame.
         let mut fresh = Vec::with_capacity(FRAMES);
         for _ in 0..FRAMES {
@@ -183,9 +253,10 @@ fn render_bench() {
             black_box(render_to_buffer(&app, WIDTH, HEIGHT));
             fresh.push(t.elapsed());
         }
-        print_frame_row(
+        print_row(
             &format!("[{lang}] render_to_buffer (new terminal each)"),
             &mut fresh,
+            false,
         );
     }
 }
@@ -224,6 +295,7 @@ struct PtyApp {
     writer: Box<dyn Write + Send>,
     first_frame: mpsc::Receiver<Instant>,
     started: Instant,
+    screen: Arc<Mutex<String>>,
 }
 
 impl PtyApp {
@@ -241,19 +313,24 @@ impl PtyApp {
         let mut reader = pair.master.try_clone_reader().ok()?;
         let writer = pair.master.take_writer().ok()?;
         let (tx, first_frame) = mpsc::channel();
+        let screen = Arc::new(Mutex::new(String::new()));
+        let shown = Arc::clone(&screen);
         thread::spawn(move || {
             let mut parser = vt100::Parser::new(nz(rows), nz(cols), 0);
             let mut buf = [0u8; 8192];
             let mut sent = false;
             while let Ok(n @ 1..) = reader.read(&mut buf) {
                 parser.process(&buf[..n]);
-                if !sent {
-                    let text = parser.screen().contents();
-                    if text.contains("fido-doctor") && (text.contains('┌') || text.contains('+'))
-                    {
-                        let _ = tx.send(Instant::now());
-                        sent = true;
-                    }
+                let text = parser.screen().contents();
+                if !sent
+                    && text.contains("fido-doctor")
+                    && (text.contains('┌') || text.contains('+'))
+                {
+                    let _ = tx.send(Instant::now());
+                    sent = true;
+                }
+                if let Ok(mut s) = shown.lock() {
+                    *s = text;
                 }
             }
         });
@@ -266,12 +343,68 @@ impl PtyApp {
             writer,
             first_frame,
             started,
+            screen,
         })
     }
 
     fn time_to_first_frame(&self) -> Option<Duration> {
         let at = self.first_frame.recv_timeout(TIMEOUT).ok()?;
         Some(at.saturating_duration_since(self.started))
+    }
+
+    fn screen(&self) -> String {
+        self.screen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn send(&mut self, keys: &str) {
+        let _ = self.writer.write_all(keys.as_bytes());
+        let _ = self.writer.flush();
+    }
+
+    /// Runs the practice check of the first scenario (a working key) to
+    /// its end: p, Enter, then Space for every touch and 1234 for the PIN.
+    /// Whether the result view was reached.
+    fn practice(&mut self) -> bool {
+        let label = |key: &str| content_str("live.toml", key).unwrap_or_default();
+        let lead = |t: String| t.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+        let (picker, pin, touch, back) = (
+            lead(label("practice.title")),
+            lead(label("pin.prompt")),
+            lead(label("probe.touch_sim")),
+            lead(label("probe.back")),
+        );
+        if [&picker, &pin, &touch, &back].iter().any(|t| t.is_empty()) {
+            return false;
+        }
+        self.send("p");
+        let start = Instant::now();
+        let mut started = false;
+        let mut last: Option<(&str, Instant)> = None;
+        while start.elapsed() < TIMEOUT {
+            thread::sleep(Duration::from_millis(50));
+            let screen = self.screen();
+            if screen.contains(&back) {
+                return true;
+            }
+            let action = if !started && screen.contains(&picker) {
+                started = true;
+                "\r"
+            } else if screen.contains(&pin) {
+                "1234\r"
+            } else if screen.contains(&touch) {
+                " "
+            } else {
+                continue;
+            };
+            // The same prompt is answered once, not on every animation frame.
+            if last.is_some_and(|(a, at)| a == action && at.elapsed() < Duration::from_millis(500))
+            {
+                continue;
+            }
+            self.send(action);
+            last = Some((action, Instant::now()));
+        }
+        false
     }
 
     fn pid(&self) -> Option<u32> {
@@ -335,6 +468,16 @@ fn cold_start_bench(bin: &Path) {
         ),
         None => println!("  no run drew a first frame"),
     }
+}
+
+/// A string from `content/en/<file>` by dotted key.
+fn content_str(file: &str, key: &str) -> Option<String> {
+    let path = format!("{}/content/en/{file}", env!("CARGO_MANIFEST_DIR"));
+    let mut value = toml::Value::Table(std::fs::read_to_string(path).ok()?.parse().ok()?);
+    for part in key.split('.') {
+        value = value.get(part)?.clone();
+    }
+    value.as_str().map(str::to_string)
 }
 
 /// A `/proc/<pid>/status` field in kB (`VmHWM`, `VmRSS`).
@@ -450,6 +593,29 @@ fn rss_bench(bin: &Path) {
             }
         }
         None => println!("  TUI: could not start in a pseudo-terminal"),
+    }
+    match PtyApp::spawn(bin, &[]) {
+        Some(mut app) => {
+            let drawn = app.time_to_first_frame().is_some();
+            let done = drawn && app.practice();
+            let hwm = app.pid().and_then(|p| proc_kb(p, "VmHWM:"));
+            app.quit();
+            match hwm {
+                Some(hwm) => println!(
+                    "  {:<52} {:>9}  {}{}",
+                    "TUI after a full practice check (VmHWM)",
+                    mb(hwm),
+                    verdict(hwm < RSS_TARGET_KB),
+                    if done {
+                        ""
+                    } else {
+                        "  (the check did not finish)"
+                    }
+                ),
+                None => println!("  TUI practice: could not read /proc"),
+            }
+        }
+        None => println!("  TUI practice: could not start in a pseudo-terminal"),
     }
 }
 

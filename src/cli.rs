@@ -16,6 +16,9 @@ use fido_doctor::content::{ContentSource, Lang};
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// Device for the terminal UI (hid:PATH, udp:HOST:PORT[,listen=HOST:PORT], sim:SCENARIO).
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -231,6 +234,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Scenarios(a)) => simulate::scenarios(a.json),
         Some(Command::Guide(a)) if a.print => guide::print(&source, lang, a.width),
         Some(Command::Tui(a)) => guide::tui(&source, lang, cli.global.ascii, a.device.as_deref()),
-        Some(Command::Guide(_)) | None => guide::tui(&source, lang, cli.global.ascii, None),
+        Some(Command::Guide(_)) | None => {
+            guide::tui(&source, lang, cli.global.ascii, cli.device.as_deref())
+        }
     }
 }

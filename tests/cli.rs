@@ -276,8 +276,14 @@ fn report_for_a_u2f_only_key_names_the_problem_and_holds_no_pin() {
     let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
     assert!(!text.contains("\"pin\""), "no PIN field may appear");
 
-    let md = run_with_stdin(&["report", "--device", "sim:modern", "--pin-stdin"], "1234\n");
+    let md = run_with_stdin(
+        &["report", "--device", "sim:modern", "--pin-stdin"],
+        "1234\n",
+    );
     let md_text = String::from_utf8_lossy(&md.stdout);
     assert!(md_text.starts_with("# "), "{md_text}");
-    assert!(!md_text.contains("1234"), "the PIN must never reach a report");
+    assert!(
+        !md_text.contains("1234"),
+        "the PIN must never reach a report"
+    );
 }

@@ -1,9 +1,11 @@
 //! End-to-end tests of the real `fido-doctor` binary in a pseudo-terminal:
 //! the program is spawned on a pty of a fixed size, a reader thread feeds
 //! everything it writes into a vt100 parser, and the tests press keys and
-//! read the parsed screen like a user would. Expected texts come from the
-//! content files (`content/*/ui.toml`, the guide), so rewording the content
-//! does not break the tests. No timing is asserted; every wait has a
+//! read the parsed screen like a user would: the guide, help, panes,
+//! Japanese, resizing, quitting, the terminal restored, and a full practice
+//! check against a simulated key. Expected texts come from the content
+//! files (`content/*/{ui,live,scenarios}.toml`, the guide), so rewording the
+//! content does not break the tests. No timing is asserted; every wait has a
 //! generous timeout and a child that is still running is killed on drop.
 
 use std::io::{Read, Write};
@@ -144,6 +146,12 @@ impl Pty {
     /// Waits until `done(screen)` holds on a screen that has been stable for
     /// [`STABLE`]; panics with the screen after [`TIMEOUT`].
     fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        self.wait_stable(what, STABLE, done)
+    }
+
+    /// Waits until `done(screen)` holds on a screen that has not changed
+    /// for `stable` (shorter for screens with an animation).
+    fn wait_stable(&self, what: &str, stable: Duration, done: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         let mut last = String::new();
         let mut since = Instant::now();
@@ -153,8 +161,8 @@ impl Pty {
                 last = screen;
                 since = Instant::now();
             }
-            let quiet = lock(&self.shared).last_output.elapsed() >= STABLE;
-            if done(&last) && since.elapsed() >= STABLE && quiet {
+            let quiet = lock(&self.shared).last_output.elapsed() >= stable;
+            if done(&last) && since.elapsed() >= stable && quiet {
                 return last;
             }
             if start.elapsed() > TIMEOUT {
@@ -290,24 +298,24 @@ fn assert_restored(raw: &[u8], dump: &str) {
     );
 }
 
+/// A string from `content/<lang>/<file>` by dotted key, if there is one.
+fn content_str(lang: &str, file: &str, key: &str) -> Option<String> {
+    let path = format!("{}/content/{lang}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).ok()?;
+    let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut value = toml::Value::Table(table);
+    for part in key.split('.') {
+        value = value.get(part)?.clone();
+    }
+    value.as_str().map(str::to_string)
+}
+
 /// A UI label by dotted key (`help.close`), from `content/<lang>/ui.toml`
 /// or, for the live parts of the app, `content/<lang>/live.toml`.
 fn ui(lang: &str, key: &str) -> String {
-    for file in ["ui.toml", "live.toml"] {
-        let path = format!("{}/content/{lang}/{file}", env!("CARGO_MANIFEST_DIR"));
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("{path}: {e}"));
-        let mut value = Some(toml::Value::Table(table));
-        for part in key.split('.') {
-            value = value.and_then(|v| v.get(part).cloned());
-        }
-        if let Some(s) = value.as_ref().and_then(|v| v.as_str()) {
-            return s.to_string();
-        }
-    }
-    panic!("no label {key} in content/{lang}/ui.toml or live.toml")
+    content_str(lang, "ui.toml", key)
+        .or_else(|| content_str(lang, "live.toml", key))
+        .unwrap_or_else(|| panic!("no label {key} in content/{lang}/ui.toml or live.toml"))
 }
 
 /// The text of a label before its first `{placeholder}`.
@@ -542,4 +550,172 @@ fn terminal_is_restored_after_quit() {
         !rest.contains(&first),
         "nothing is drawn after leaving the alternate screen\n{rest:?}"
     );
+}
+
+/// The start of a message (16 columns), which stays on one line on
+/// screen where the whole message wraps.
+fn lead(text: &str) -> String {
+    head(text, 16)
+}
+
+/// Whether `line` has `word` as a whole word.
+fn has_word(line: &str, word: &str) -> bool {
+    line.split(|c: char| c.is_whitespace() || "[]()|:".contains(c))
+        .any(|w| w == word)
+}
+
+/// For each stage label, whether its line on screen says `ok`.
+fn stages_ok(screen: &str, labels: &[String], ok: &str) -> Vec<bool> {
+    labels
+        .iter()
+        .map(|label| {
+            screen
+                .lines()
+                .any(|l| l.contains(label.as_str()) && has_word(l, ok))
+        })
+        .collect()
+}
+
+/// A full practice check against the simulated "modern" key: open the
+/// practice picker with p, choose the scenario, start it with Enter, touch
+/// the simulated key with Space whenever it asks, give the PIN 1234 when
+/// asked; the registration and the sign-in both end verified, and the app
+/// still quits cleanly afterwards.
+fn practice_check(lang: &str, cols: u16, rows: u16) {
+    // The check animates a spinner: a shorter quiet period still sees
+    // whole frames.
+    const ANIMATED: Duration = Duration::from_millis(30);
+    let scenario = "modern";
+    let index = fido_doctor::sim::scenario::all()
+        .iter()
+        .position(|s| s.name == scenario)
+        .expect("the simulator has the modern scenario");
+    let scenario_title = content_str(lang, "scenarios.toml", "scenario.modern.title")
+        .map(|t| head(&t, 30))
+        .expect("content has a title for the modern scenario");
+    let pin_prompt = lead(&ui(lang, "pin.prompt"));
+    let touch = lead(&ui(lang, "probe.touch_sim"));
+    let works = lead(&ui(lang, "probe.works"));
+    // Where the diagnosis of this computer finds a problem (a container,
+    // say), the result says that the check worked but there is a problem.
+    let works_but = lead(&ui(lang, "probe.works_but"));
+    let failed = before_placeholder(&ui(lang, "probe.failed_at")).to_string();
+    let ok = ui(lang, "probe.ok");
+    let stages = [
+        ui(lang, "probe.info"),
+        ui(lang, "probe.register"),
+        ui(lang, "probe.signin"),
+    ];
+
+    let locale = if lang == "ja" {
+        "ja_JP.UTF-8"
+    } else {
+        "en_US.UTF-8"
+    };
+    let mut pty = Pty::spawn(&["--lang", lang], cols, rows, locale);
+    pty.wait_for(&ui(lang, "app.title"));
+    pty.send("p");
+    pty.wait_for(&ui(lang, "practice.title"));
+    for _ in 0..index {
+        pty.send("j");
+    }
+    pty.wait_until("the modern scenario selected", |s| {
+        s.lines()
+            .any(|l| l.contains(&scenario_title) && l.contains('>'))
+    });
+    pty.send("\r");
+    pty.wait_stable("the practice check", ANIMATED, |s| {
+        s.contains(&before_placeholder(&ui(lang, "probe.practice_title")).to_string())
+    });
+
+    let start = Instant::now();
+    let mut pins = 0;
+    let mut touches = 0;
+    let screen = loop {
+        assert!(
+            start.elapsed() < TIMEOUT * 3,
+            "the practice check did not finish\n{}",
+            pty.dump()
+        );
+        let screen = pty.wait_stable("a prompt or the result", ANIMATED, |s| {
+            [&pin_prompt, &touch, &works, &works_but, &failed]
+                .iter()
+                .any(|t| s.contains(t.as_str()))
+        });
+        if [&works, &works_but, &failed]
+            .iter()
+            .any(|t| screen.contains(t.as_str()))
+        {
+            break screen;
+        }
+        if screen.contains(&pin_prompt) {
+            pins += 1;
+            assert!(pins <= 2, "asked for the PIN again\n{}", pty.dump());
+            pty.send("1234");
+            pty.send("\r");
+            pty.wait_stable("the PIN prompt to close", ANIMATED, |s| {
+                !s.contains(&pin_prompt)
+            });
+        } else {
+            touches += 1;
+            assert!(
+                touches <= 4,
+                "asked to touch again and again\n{}",
+                pty.dump()
+            );
+            let before = stages_ok(&screen, &stages, &ok);
+            pty.send(" ");
+            pty.wait_stable("the touch to be taken", ANIMATED, |s| {
+                !s.contains(&touch)
+                    || s.contains(&pin_prompt)
+                    || stages_ok(s, &stages, &ok) != before
+            });
+        }
+    };
+    assert!(
+        (screen.contains(&works) || screen.contains(&works_but)) && !screen.contains(&failed),
+        "the check did not succeed\n{}",
+        pty.dump()
+    );
+    assert_eq!(
+        stages_ok(&screen, &stages, &ok),
+        vec![true; stages.len()],
+        "key info, registration and sign-in each end ok\n{}",
+        pty.dump()
+    );
+    assert!(pins >= 1, "the simulated key has a PIN: it was asked for");
+    assert!(touches >= 1, "the simulated key needs touches: it asked");
+
+    // Back from the result, then quit.
+    let back = ui(lang, "probe.back");
+    assert!(screen.contains(&back), "{}", pty.dump());
+    pty.send("\r");
+    pty.wait_gone(&back);
+    pty.send("q");
+    pty.expect_clean_exit();
+}
+
+#[test]
+fn practice_check_registers_and_signs_in() {
+    practice_check("en", 120, 40);
+}
+
+#[test]
+fn practice_check_in_japanese_at_80x24() {
+    practice_check("ja", 80, 24);
+}
+
+/// `tui --device sim:NAME` opens with that simulated key listed on the
+/// Keys pane.
+#[test]
+fn device_option_lists_the_simulated_key() {
+    let mut pty = Pty::spawn(&["tui", "--device", "sim:modern"], 120, 40, "en_US.UTF-8");
+    let screen = pty.wait_for("sim:modern");
+    assert!(
+        screen.contains(&ui("en", "keys.title")),
+        "the Keys pane is shown\n{}",
+        pty.dump()
+    );
+    pty.send("q");
+    pty.expect_clean_exit();
 }

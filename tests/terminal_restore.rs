@@ -174,7 +174,6 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 #[test]
-#[ignore = "waiting for FIDO_DOCTOR_PANIC_AFTER_FIRST_FRAME"]
 fn terminal_is_restored_after_a_panic() {
     let mut run = Run::spawn(&[("FIDO_DOCTOR_PANIC_AFTER_FIRST_FRAME", "1")]);
     let status = run.wait_exit();

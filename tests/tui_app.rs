@@ -867,6 +867,28 @@ mod live {
             panic!("no diagnosis");
         };
         assert_eq!(r.keys[0].device, "sim:no-such");
+        w.apply(Command::Info {
+            devices: vec!["sim:u2f-only".into(), "udp:nonsense".into()],
+        });
+        loop {
+            match next(&rx) {
+                Msg::InfoReady { device, result } => {
+                    assert_eq!(device, "sim:u2f-only");
+                    let key = result.unwrap();
+                    assert_eq!(key.kind, fido_doctor::ctap::probe::KeyKind::U2fOnly);
+                    break;
+                }
+                Msg::DiagnosisReady(_) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        match next(&rx) {
+            Msg::InfoReady { device, result } => {
+                assert_eq!(device, "udp:nonsense");
+                assert!(result.is_err());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
 
@@ -927,4 +949,64 @@ fn a_late_keyless_diagnosis_does_not_replace_the_one_with_the_key() {
     update(&mut app, Msg::DiagnosisReady(Box::new(with_key.clone())));
     update(&mut app, Msg::DiagnosisReady(Box::new(keyless)));
     assert_eq!(app.diagnosis.report.as_ref(), Some(&with_key));
+}
+
+#[test]
+fn new_keys_are_asked_what_they_are() {
+    use fido_doctor::ctap::probe::{ProbeOptions, info};
+    use support::{diagnosis_content, hid_key};
+    let mut app = fixture_app(Lang::En, 80, 24);
+    app.diagnosis.diagnosis_content = Some(diagnosis_content(Lang::En));
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(
+        update(&mut app, Msg::Devices(vec![hid_key("/a")])),
+        Some(Command::Info {
+            devices: vec!["hid:/a".into()]
+        })
+    );
+    // Only new keys are asked.
+    assert_eq!(
+        update(&mut app, Msg::Devices(vec![hid_key("/a"), hid_key("/b")])),
+        Some(Command::Info {
+            devices: vec!["hid:/b".into()]
+        })
+    );
+    // The answer of a simulated key stands in for a real one.
+    let (t, _sim) = fido_doctor::sim::spawn_inproc(
+        fido_doctor::sim::scenario::find("pin-low").unwrap(),
+        Box::new(fido_doctor::sim::AutoTouch),
+    );
+    let report = info(t, &ProbeOptions::default()).unwrap();
+    update(
+        &mut app,
+        Msg::InfoReady {
+            device: "hid:/a".into(),
+            result: Ok(Box::new(report)),
+        },
+    );
+    update(
+        &mut app,
+        Msg::InfoReady {
+            device: "hid:/b".into(),
+            result: Err("permission denied opening /b".into()),
+        },
+    );
+    let screen = render_to_string(&app, 80, 24);
+    assert!(screen.contains("fido-doctor simulated key"), "{screen}");
+    assert!(
+        screen.contains("PIN       set, 2 attempts left"),
+        "{screen}"
+    );
+    update(&mut app, key(KeyCode::Down));
+    let screen = render_to_string(&app, 80, 24);
+    assert!(
+        screen.contains("Could not ask the key what it is: permission denied opening /b"),
+        "{screen}"
+    );
+    assert_eq!(
+        update(&mut app, ch('i')),
+        Some(Command::Info {
+            devices: vec!["hid:/b".into()]
+        })
+    );
 }

@@ -449,3 +449,48 @@ fn styles_of_a_failed_check() {
         );
     });
 }
+
+#[test]
+fn ascii_mode_live_screens_have_no_ambiguous_width_characters() {
+    use fido_doctor::ctap::probe::ProbeEvent;
+    use fido_doctor::tui::wrap::is_ambiguous;
+    let opts = TuiOptions {
+        ascii: true,
+        ..TuiOptions::default()
+    };
+    let reports: Vec<_> = fido_doctor::sim::scenario::all()
+        .iter()
+        .map(|s| (s.name, support::scenario_report(s.name)))
+        .collect();
+    for lang in Lang::ALL {
+        let dc = support::diagnosis_content(lang);
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut screens = Vec::new();
+            let mut app = app_at(content(lang), &opts, w, h);
+            app.diagnosis.diagnosis_content = Some(dc.clone());
+            for (i, (_, report)) in reports.iter().enumerate() {
+                update(&mut app, support::ch('p'));
+                app.practice.selected = i;
+                screens.push(render_to_string(&app, w, h));
+                update(&mut app, key(KeyCode::Enter));
+                update(&mut app, Msg::Probe(ProbeEvent::TouchNeeded));
+                screens.push(render_to_string(&app, w, h));
+                update(&mut app, Msg::PinRequested { retries: Some(2) });
+                screens.push(render_to_string(&app, w, h));
+                update(&mut app, key(KeyCode::Esc));
+                update(&mut app, Msg::ProbeFinished(Box::new(report.clone())));
+                update(
+                    &mut app,
+                    Msg::DiagnosisReady(Box::new(support::diagnosis_of(report, &dc))),
+                );
+                screens.push(render_to_string(&app, w, h));
+                update(&mut app, key(KeyCode::Esc));
+                screens.push(render_to_string(&app, w, h));
+            }
+            for s in screens {
+                let bad: Vec<char> = s.chars().filter(|c| is_ambiguous(*c)).collect();
+                assert!(bad.is_empty(), "{lang}: ambiguous {bad:?} in\n{s}");
+            }
+        }
+    }
+}

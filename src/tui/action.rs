@@ -6,7 +6,7 @@
 use ratatui::crossterm::event::KeyEvent;
 use zeroize::Zeroizing;
 
-use crate::ctap::probe::{ProbeEvent, ProbeReport};
+use crate::ctap::probe::{KeyReport, ProbeEvent, ProbeReport};
 use crate::diagnose::Report;
 use crate::transport::hid::HidKeyInfo;
 
@@ -33,6 +33,14 @@ pub enum Msg {
         device: String,
         /// Why (English, technical).
         error: String,
+    },
+    /// What a key says about itself (CTAPHID INIT + GetInfo), or why it
+    /// could not be asked.
+    InfoReady {
+        /// The device.
+        device: String,
+        /// The answer.
+        result: Result<Box<KeyReport>, String>,
     },
     /// The running check needs the key's PIN.
     PinRequested {
@@ -83,6 +91,11 @@ pub enum Command {
     Touch,
     /// Cancel the running check (CTAPHID_CANCEL, PIN request declined).
     CancelProbe,
+    /// Ask keys what they are (no touch, no PIN, nothing written).
+    Info {
+        /// The device selection strings.
+        devices: Vec<String>,
+    },
     /// Make a key blink (CTAPHID_WINK).
     Wink {
         /// The device selection string.

@@ -70,6 +70,8 @@ pub struct KeysState {
     pub error: Option<String>,
     /// What the last check of each device found (by device string).
     pub facts: BTreeMap<String, KeyFacts>,
+    /// Why a key could not be asked what it is (by device string).
+    pub info_errors: BTreeMap<String, String>,
 }
 
 impl KeysState {

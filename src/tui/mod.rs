@@ -1,8 +1,10 @@
-//! The terminal app (ratatui): a step list and guide pages, panes for keys
-//! and the diagnosis, a help overlay. State lives in [`app::App`], changes
-//! only in [`update::update`], is drawn only by [`view::view`]; the event
-//! loop in [`runner`] feeds messages from one channel. Also renders the
-//! guide as plain text ([`print::guide_text`]).
+//! The terminal app (ratatui): a step list and guide pages, the keys pane
+//! (attached keys, live checks, practice with the simulator, PIN entry) and
+//! the diagnosis, a help overlay. State lives in [`app::App`], changes only
+//! in [`update::update`], is drawn only by [`view::view`]; the event loop in
+//! [`runner`] feeds messages from one channel and hands the commands the
+//! update returns to the threads in [`worker`]. Also renders the guide as
+//! plain text ([`print::guide_text`]).
 
 pub mod action;
 pub mod app;

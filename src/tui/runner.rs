@@ -22,8 +22,6 @@ use super::worker::{Effects, NoEffects};
 
 /// Interval between animation ticks (only while something animates).
 pub const TICK: Duration = Duration::from_millis(120);
-/// How long the loop waits for a message before checking again.
-const IDLE_WAIT: Duration = Duration::from_secs(1);
 /// How often the input thread checks whether it should stop.
 const INPUT_POLL: Duration = Duration::from_millis(100);
 
@@ -61,14 +59,17 @@ pub fn run_loop_with<B: Backend>(
         } else if next_tick.is_none() {
             next_tick = Some(Instant::now() + TICK);
         }
-        let wait = match next_tick {
-            Some(t) => t.saturating_duration_since(Instant::now()),
-            None => IDLE_WAIT,
-        };
-        let first = match rx.recv_timeout(wait) {
-            Ok(m) => Some(m),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        // Without an animation the loop sleeps until a message arrives.
+        let first = match next_tick {
+            Some(t) => match rx.recv_timeout(t.saturating_duration_since(Instant::now())) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            },
+            None => match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => return Ok(()),
+            },
         };
         let mut next = first;
         let mut changed = false;

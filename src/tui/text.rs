@@ -79,6 +79,8 @@ pub struct KeysText {
     pub winking: String,
     /// "The key could not blink: {error}"
     pub wink_failed: String,
+    /// "Could not ask the key what it is: {error}"
+    pub info_failed: String,
     /// "Enter: check this key (a test registration and sign-in; nothing sta..."
     pub hint: String,
 }
@@ -227,6 +229,8 @@ pub struct LiveStatusText {
 pub struct LiveHelpText {
     /// "Keys tab: check the selected key"
     pub check: String,
+    /// "Keys tab: ask the selected key again what it is"
+    pub info: String,
     /// "Keys tab: make the selected key blink"
     pub wink: String,
     /// "Practise with a simulated key"

@@ -12,6 +12,7 @@ use crate::sim;
 use super::action::{Command, Msg, PinSecret};
 use super::app::{App, Pane, PinEntry, ProbeView, StageStatus, stage_index};
 use super::layout;
+use super::widgets::diagnosis::selected_guide_step;
 use crate::content::ui::fill;
 
 /// Applies `msg` to `app`; returns what the event loop must do, if anything.
@@ -29,9 +30,52 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
         }
         Msg::Devices(list) => {
             let selected = app.keys.selected_device();
+            let new: Vec<String> = list
+                .iter()
+                .map(|k| k.spec())
+                .filter(|d| !app.keys.hid.iter().any(|k| k.spec() == *d))
+                .filter(|d| !app.keys.facts.contains_key(d))
+                .collect();
             app.keys.hid = list;
             app.keys.error = None;
             keep_selection(app, selected);
+            // Newly attached keys are asked what they are, unless a check
+            // is talking to a device right now.
+            let busy = app.probe.as_ref().is_some_and(ProbeView::running);
+            (!new.is_empty() && !busy).then_some(Command::Info { devices: new })
+        }
+        Msg::InfoReady { device, result } => {
+            match result {
+                Ok(key) => {
+                    app.keys.info_errors.remove(&device);
+                    let checked = app
+                        .keys
+                        .facts
+                        .get(&device)
+                        .is_some_and(|f| f.registration.is_some());
+                    if let (false, Some(content)) = (checked, &app.diagnosis.diagnosis_content) {
+                        let report = ProbeReport {
+                            device: device.clone(),
+                            key: Outcome::Ok {
+                                value: *key,
+                                elapsed: std::time::Duration::ZERO,
+                            },
+                            registration: Outcome::Skipped {
+                                reason: "info only".into(),
+                            },
+                            authentication: Outcome::Skipped {
+                                reason: "info only".into(),
+                            },
+                        };
+                        app.keys
+                            .facts
+                            .insert(device, key_facts(&report, &content.aaguids));
+                    }
+                }
+                Err(e) => {
+                    app.keys.info_errors.insert(device, e);
+                }
+            }
             None
         }
         Msg::DevicesError(e) => {
@@ -326,6 +370,13 @@ fn keys_key(app: &mut App, code: KeyCode) -> Option<Command> {
             let device = app.keys.selected_device()?;
             return Some(Command::Wink { device });
         }
+        KeyCode::Char('i') => {
+            let device = app.keys.selected_device()?;
+            app.keys.facts.remove(&device);
+            return Some(Command::Info {
+                devices: vec![device],
+            });
+        }
         _ => {}
     }
     None
@@ -348,8 +399,12 @@ fn diagnosis_key(app: &mut App, code: KeyCode) {
         }
         KeyCode::PageUp => app.diagnosis.scroll = app.diagnosis.scroll.saturating_sub(5),
         KeyCode::Enter => {
-            if let Some(index) =
-                finding_guide_step(app).and_then(|id| app.content.guide.position(&id))
+            if let Some(index) = app
+                .diagnosis
+                .report
+                .as_ref()
+                .and_then(|r| selected_guide_step(r, app.diagnosis.finding_selected))
+                .and_then(|id| app.content.guide.position(id))
             {
                 app.pane = Pane::Guide;
                 go_to(app, index);
@@ -360,17 +415,6 @@ fn diagnosis_key(app: &mut App, code: KeyCode) {
     if app.diagnosis.finding_selected != before {
         app.diagnosis.scroll = 0;
     }
-}
-
-/// The guide page that explains the selected finding.
-pub fn finding_guide_step(app: &App) -> Option<String> {
-    app.diagnosis
-        .report
-        .as_ref()?
-        .findings
-        .get(app.diagnosis.finding_selected)?
-        .guide_step
-        .clone()
 }
 
 fn export(app: &mut App) -> Option<Command> {

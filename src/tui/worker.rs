@@ -79,7 +79,6 @@ struct RunningProbe {
     cancel: CancelHandle,
     pin_tx: Option<Sender<PinSecret>>,
     touch_tx: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 /// The real workers: threads that report back on `tx`.
@@ -135,13 +134,13 @@ impl Workers {
         let thread = std::thread::Builder::new()
             .name("tui-probe".into())
             .spawn(move || run_probe(&device, Box::new(button), pin_rx, &c, &tx, &config));
+        // The thread ends on its own (every wait in a check is bounded).
         match thread {
-            Ok(t) => {
+            Ok(_detached) => {
                 self.probe = Some(RunningProbe {
                     cancel,
                     pin_tx: Some(pin_tx),
                     touch_tx: Some(touch_tx),
-                    thread: Some(t),
                 });
             }
             Err(e) => {
@@ -169,6 +168,26 @@ impl Workers {
             .spawn(move || {
                 let error = wink(&device).err();
                 let _ = tx.send(Msg::WinkDone { device, error });
+            });
+    }
+
+    fn info(&self, devices: Vec<String>) {
+        let tx = self.tx.clone();
+        let opts = self.config.probe.clone();
+        let _ = std::thread::Builder::new()
+            .name("tui-info".into())
+            .spawn(move || {
+                for device in devices {
+                    let result = device
+                        .parse::<DeviceSpec>()
+                        .and_then(|spec| device::open(&spec, Box::new(AutoTouch)))
+                        .map_err(|e| e.to_string())
+                        .and_then(|dev| probe::info(dev, &opts).map_err(|e| e.to_string()))
+                        .map(Box::new);
+                    if tx.send(Msg::InfoReady { device, result }).is_err() {
+                        return;
+                    }
+                }
             });
     }
 
@@ -213,6 +232,7 @@ impl Effects for Workers {
             }
             Command::CancelProbe => self.cancel_probe(),
             Command::Wink { device } => self.wink(device),
+            Command::Info { devices } => self.info(devices),
             Command::Export(report) => self.export(*report),
         }
     }

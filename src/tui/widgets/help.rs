@@ -23,6 +23,7 @@ pub fn entries(app: &App) -> Vec<(&'static str, String)> {
         ("Home/End", h.ends.clone()),
         ("Tab  Shift-Tab", h.panes.clone()),
         ("Enter  c", l.check.clone()),
+        ("i", l.info.clone()),
         ("w", l.wink.clone()),
         ("p", l.practice.clone()),
         ("Space", l.touch.clone()),
@@ -54,10 +55,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .min(area.width.saturating_sub(4) as usize)
         .max(10);
     let text_w = width.saturating_sub(4);
+    let dw = text_w.saturating_sub(key_w).max(1);
+    let wrapped: usize = entries
+        .iter()
+        .map(|(_, d)| wrap(&[Span::raw(d.clone())], dw).len())
+        .sum();
+    // When wrapped rows would not fit, every entry gets one (cut) row so
+    // that all keys, quit and the close hint stay visible.
+    let one_row = wrapped + 4 > area.height as usize;
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (key, desc) in &entries {
-        let dw = text_w.saturating_sub(key_w).max(1);
-        for (i, l) in wrap(&[Span::raw(desc.clone())], dw).into_iter().enumerate() {
+        let rows = if one_row {
+            vec![Line::raw(wrap::truncate(desc, dw))]
+        } else {
+            wrap(&[Span::raw(desc.clone())], dw)
+        };
+        for (i, l) in rows.into_iter().enumerate() {
             let lead = if i == 0 {
                 Span::styled(format!("{key:<key_w$}"), t.key())
             } else {
@@ -68,7 +81,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             lines.push(Line::from(spans));
         }
     }
-    lines.push(Line::default());
+    if !one_row || lines.len() + 4 <= area.height as usize {
+        lines.push(Line::default());
+    }
     lines.extend(wrap(
         &[Span::styled(app.ui().help.close.clone(), t.dim())],
         text_w,

@@ -38,8 +38,18 @@ pub fn render(app: &App, main: Rect, body: Rect, buf: &mut Buffer) {
     }
 }
 
-/// A short description of a device row: USB id and name, or "simulated".
+/// A short description of a device row: a FIDO2 / U2F badge once known,
+/// then USB id and name, or the simulated key's title.
 fn row_label(app: &App, device: &str) -> String {
+    let badge = match app.keys.facts.get(device).and_then(|f| f.protocol) {
+        Some(Protocol::Fido2) => "[FIDO2] ",
+        Some(Protocol::U2fOnly) => "[U2F] ",
+        None => "",
+    };
+    format!("{badge}{}", row_text(app, device))
+}
+
+fn row_text(app: &App, device: &str) -> String {
     if let Some(k) = app.keys.hid_info(device) {
         let name = [k.manufacturer.as_deref(), k.product.as_deref()]
             .into_iter()
@@ -113,6 +123,9 @@ fn detail_lines(app: &App, device: &str, width: usize) -> Vec<Line<'static>> {
         if let Some(p) = &h.product {
             rows.push((k.product.clone(), p.clone()));
         }
+    }
+    if let Some(e) = app.keys.info_errors.get(device) {
+        rows.push((String::new(), fill(&k.info_failed, &[("error", e)])));
     }
     match app.keys.facts.get(device) {
         Some(f) => rows.extend(fact_rows(app, f)),

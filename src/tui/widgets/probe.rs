@@ -151,7 +151,26 @@ fn failure(report: &ProbeReport) -> Option<(Stage, String)> {
         .map(|f| (Stage::Authenticate, f.message.clone()))
 }
 
-/// The most severe warning or failure of the diagnosis, when the diagnosis
+/// Findings about the key itself (not about the computer or browser).
+const KEY_FINDINGS: [&str; 15] = [
+    "key-u2f-only",
+    "pin-not-set",
+    "pin-not-set-apple",
+    "pin-blocked",
+    "pin-retries-low",
+    "store-full",
+    "no-resident-key",
+    "hmac-secret-missing",
+    "aaguid-not-eligible",
+    "attestation-unverified",
+    "presence-timeout",
+    "user-refused",
+    "device-unplugged",
+    "device-malformed",
+    "probe-failed",
+];
+
+/// The most severe warning or failure about the key, when the diagnosis
 /// includes this device.
 fn top_finding(app: &App, device: &str) -> Option<String> {
     let r = app.diagnosis.report.as_ref()?;
@@ -160,7 +179,7 @@ fn top_finding(app: &App, device: &str) -> Option<String> {
     }
     r.findings
         .iter()
-        .filter(|f| f.severity >= Severity::Warn)
+        .filter(|f| f.severity >= Severity::Warn && KEY_FINDINGS.contains(&f.id.as_str()))
         .max_by_key(|f| f.severity)
         .map(|f| f.title.clone())
 }
