@@ -103,6 +103,8 @@ fn wrong_pin_fails_without_success_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let v = json(&out);
     assert_eq!(v["registration"]["result"], "failed");
+    // The PIN source declines a second try; the wrong PIN is what is reported.
+    assert_eq!(v["registration"]["error"]["code"], "pin-invalid");
     assert_ne!(v["authentication"]["result"], "ok");
 }
 

@@ -666,7 +666,7 @@ fn user_verification<T: Transport>(
     }
     let version = PinProtocolVersion::choose(&info.pin_uv_auth_protocols)?;
     let with_permissions = info.pin_uv_auth_token() || info.is_fido_2_1();
-    let mut last_err = None;
+    let mut last_err: Option<CtapError> = None;
     let mut previous: Option<Zeroizing<[u8; 16]>> = None;
     for _ in 0..MAX_PIN_ATTEMPTS {
         let retries = client_pin_call(hid, &client_pin::encode_get_pin_retries(version))?
@@ -676,7 +676,13 @@ fn user_verification<T: Transport>(
             return Err(CtapError::Status(CtapStatus::PinBlocked).into());
         }
         (events.sink)(ProbeEvent::PinNeeded { retries });
-        let raw = pin.pin(retries).ok_or(ProbeError::PinDeclined)?;
+        let Some(raw) = pin.pin(retries) else {
+            // Declining after a wrong PIN: the wrong PIN is the news.
+            return Err(match last_err {
+                Some(e) => e.into(),
+                None => ProbeError::PinDeclined,
+            });
+        };
         let pin = Pin::new(raw, info.min_pin_length)?;
         // The same wrong PIN again (a fixed source) would only burn retries.
         let hash = pin.hash16();
