@@ -1,7 +1,10 @@
-//! End to end: the full probe runs against every simulator scenario in
-//! process, its report becomes key facts, and the rules must name exactly
-//! the problem each scenario stands for.
+//! End to end: the full probe runs against every simulator scenario, in
+//! process and over UDP on loopback, its report becomes key facts, and the
+//! rules must name exactly the problem each scenario stands for.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fido_doctor::content::ContentSource;
@@ -12,7 +15,10 @@ use fido_doctor::ctap::probe::{self, FixedPin, NoPin, PinSource, ProbeOptions};
 use fido_doctor::diagnose::{
     BrowserId, Environment, FindingId, KeyFacts, OsFamily, Severity, evaluate, key_facts,
 };
+use fido_doctor::sim::udp::{UdpOptions, UdpServer};
 use fido_doctor::sim::{self, AutoTouch};
+use fido_doctor::transport::Transport;
+use fido_doctor::transport::udp::UdpTransport;
 use zeroize::Zeroizing;
 
 /// What each scenario must produce.
@@ -31,15 +37,59 @@ const EXPECTED: &[(&str, FindingId)] = &[
     ("malformed", FindingId::DeviceMalformed),
 ];
 
-fn probe_scenario(name: &str, aaguids: &AaguidTable) -> KeyFacts {
+/// How the probe reaches the simulated key.
+#[derive(Debug, Clone, Copy)]
+enum Link {
+    InProcess,
+    Udp,
+}
+
+/// A UDP simulator on an ephemeral loopback port, stopped on drop.
+struct UdpSim {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl UdpSim {
+    fn start(scenario: &sim::Scenario) -> UdpSim {
+        let opts = UdpOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            reply: None,
+            reply_to_sender: true,
+        };
+        let server = UdpServer::bind(scenario, Box::new(AutoTouch), opts).unwrap();
+        let addr = server.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let _ = server.run(&flag);
+        });
+        UdpSim {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for UdpSim {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn probe_scenario(name: &str, aaguids: &AaguidTable, link: Link) -> KeyFacts {
     let scenario = sim::scenario::find(name).expect("scenario exists");
-    let (t, _handle) = sim::spawn_inproc(scenario, Box::new(AutoTouch));
     let opts = ProbeOptions {
         hid: HidOptions {
-            response_timeout: Duration::from_secs(10),
+            response_timeout: Duration::from_secs(5),
             ..HidOptions::default()
         },
-        touch_timeout: Duration::from_secs(10),
+        touch_timeout: Duration::from_secs(5),
         ..ProbeOptions::default()
     };
     let mut fixed;
@@ -51,12 +101,32 @@ fn probe_scenario(name: &str, aaguids: &AaguidTable) -> KeyFacts {
         }
         None => &mut none,
     };
-    let report = probe::run(t, &opts, pin, &mut |_| {}, &CancelHandle::default());
+    let report = match link {
+        Link::InProcess => {
+            let (t, _handle) = sim::spawn_inproc(scenario, Box::new(AutoTouch));
+            probe::run(t, &opts, pin, &mut |_| {}, &CancelHandle::default())
+        }
+        Link::Udp => {
+            let server = UdpSim::start(scenario);
+            let t = UdpTransport::open(server.addr, "127.0.0.1:0".parse().unwrap()).unwrap();
+            assert!(t.name().starts_with("udp:"), "{}", t.name());
+            probe::run(t, &opts, pin, &mut |_| {}, &CancelHandle::default())
+        }
+    };
     key_facts(&report, aaguids)
 }
 
 #[test]
-fn every_scenario_produces_its_finding() {
+fn every_scenario_produces_its_finding_in_process() {
+    check_every_scenario(Link::InProcess);
+}
+
+#[test]
+fn every_scenario_produces_its_finding_over_udp() {
+    check_every_scenario(Link::Udp);
+}
+
+fn check_every_scenario(link: Link) {
     let src = ContentSource::Embedded;
     let compat = CompatMatrix::load(&src).unwrap();
     let aaguids = AaguidTable::load(&src).unwrap();
@@ -79,12 +149,13 @@ fn every_scenario_produces_its_finding() {
     };
 
     for (name, want) in EXPECTED {
-        let key = probe_scenario(name, &aaguids);
+        let want = &expected_over(link, name, *want);
+        let key = probe_scenario(name, &aaguids, link);
         let findings = evaluate(&env, std::slice::from_ref(&key), &compat, &aaguids);
         let ids: Vec<FindingId> = findings.iter().map(|f| f.id).collect();
         assert!(
             ids.contains(want),
-            "{name}: expected {want}, got {ids:?}\n{key:#?}"
+            "{name} ({link:?}): expected {want}, got {ids:?}\n{key:#?}"
         );
         if *want == FindingId::OkKeyReady {
             let bad: Vec<_> = findings
@@ -107,5 +178,14 @@ fn every_scenario_produces_its_finding() {
                 .collect();
             assert!(others.is_empty(), "{name}: also {others:?}");
         }
+    }
+}
+
+/// Over UDP an unplugged key cannot say it is gone: it falls silent, which
+/// the probe sees as a device that stopped answering.
+fn expected_over(link: Link, name: &str, want: FindingId) -> FindingId {
+    match (link, name) {
+        (Link::Udp, "unplugged") => FindingId::ProbeFailed,
+        _ => want,
     }
 }
