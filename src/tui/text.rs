@@ -125,6 +125,10 @@ pub struct ProbeText {
     pub failed_at: String,
     /// "Reason: {reason}"
     pub reason: String,
+    /// "Detail: {detail}" (the probe's technical message, untranslated)
+    pub detail: String,
+    /// Plain-language reason per probe failure code (`touch-timeout`, …).
+    pub reasons: std::collections::BTreeMap<String, String>,
     /// "The Diagnosis tab explains what to do."
     pub next: String,
     /// "Enter or Esc: back"
@@ -275,6 +279,66 @@ impl LiveText {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ctap::probe::FailureCode;
+
+    /// Every failure code; the match makes a new code a compile error here.
+    fn all_codes() -> Vec<FailureCode> {
+        use FailureCode::*;
+        let all = vec![
+            PermissionDenied,
+            DeviceGone,
+            NotFound,
+            Timeout,
+            Transport,
+            TouchTimeout,
+            UserRefused,
+            PinBlocked,
+            PinAuthBlocked,
+            PinInvalid,
+            PinNotSet,
+            PinDeclined,
+            PinFormat,
+            UvBlocked,
+            KeyStoreFull,
+            NotSupported,
+            CtapStatus,
+            HidError,
+            U2fStatus,
+            Malformed,
+            VerificationFailed,
+            Cancelled,
+        ];
+        for c in &all {
+            match c {
+                PermissionDenied | DeviceGone | NotFound | Timeout | Transport | TouchTimeout
+                | UserRefused | PinBlocked | PinAuthBlocked | PinInvalid | PinNotSet
+                | PinDeclined | PinFormat | UvBlocked | KeyStoreFull | NotSupported
+                | CtapStatus | HidError | U2fStatus | Malformed | VerificationFailed
+                | Cancelled => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_failure_code_has_a_plain_reason_in_both_languages() {
+        for lang in Lang::ALL {
+            let t = LiveText::load(&ContentSource::Embedded, lang).unwrap();
+            for code in all_codes() {
+                let key = serde_json::to_value(code).unwrap();
+                let key = key.as_str().unwrap();
+                assert!(
+                    t.probe.reasons.get(key).is_some_and(|r| !r.is_empty()),
+                    "{lang}: no reason for {key}"
+                );
+            }
+            assert_eq!(
+                t.probe.reasons.len(),
+                all_codes().len(),
+                "{lang}: stray reasons"
+            );
+        }
+    }
 
     #[test]
     fn both_languages_load_with_their_placeholders() {

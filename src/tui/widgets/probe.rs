@@ -14,7 +14,7 @@ use ratatui::widgets::Widget;
 use crate::content::markdown::Block;
 use crate::content::mockup::Mockup;
 use crate::content::ui::fill;
-use crate::ctap::probe::{ProbeReport, Stage};
+use crate::ctap::probe::{Failure, ProbeReport, Stage};
 use crate::diagnose::Severity;
 use crate::tui::app::{App, ProbeView, STAGES, StageStatus};
 use crate::tui::doc::BoxChars;
@@ -137,18 +137,29 @@ fn touch_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
     out
 }
 
-/// The stage that failed and why, from a finished check.
-fn failure(report: &ProbeReport) -> Option<(Stage, String)> {
+/// The stage that failed and its failure, from a finished check.
+fn failure(report: &ProbeReport) -> Option<(Stage, &Failure)> {
     if let Some(f) = report.key.failure() {
-        return Some((Stage::Info, f.message.clone()));
+        return Some((Stage::Info, f));
     }
     if let Some(f) = report.registration.failure() {
-        return Some((Stage::Register, f.message.clone()));
+        return Some((Stage::Register, f));
     }
     report
         .authentication
         .failure()
-        .map(|f| (Stage::Authenticate, f.message.clone()))
+        .map(|f| (Stage::Authenticate, f))
+}
+
+/// The plain-language reason for a failure in the UI's language, if the
+/// content has one for its code.
+fn plain_reason<'a>(app: &'a App, f: &Failure) -> Option<&'a str> {
+    let code = serde_json::to_value(f.code).ok()?;
+    app.text
+        .probe
+        .reasons
+        .get(code.as_str()?)
+        .map(String::as_str)
 }
 
 /// Findings about the key itself (not about the computer or browser).
@@ -190,8 +201,15 @@ fn verdict_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let failed = match (&p.report, &p.open_error) {
         (Some(r), _) if r.all_ok() => None,
-        (Some(r), _) => Some(failure(r).unwrap_or((Stage::Authenticate, String::new()))),
-        (None, Some(e)) => Some((Stage::Info, e.clone())),
+        (Some(r), _) => Some(match failure(r) {
+            Some((stage, f)) => (
+                stage,
+                plain_reason(app, f).map(str::to_string),
+                f.message.clone(),
+            ),
+            None => (Stage::Authenticate, None, String::new()),
+        }),
+        (None, Some(e)) => Some((Stage::Info, None, e.clone())),
         (None, None) => return out,
     };
     match failed {
@@ -209,15 +227,26 @@ fn verdict_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
                 out.extend(wrap(&[Span::styled(tx.next.clone(), t.text())], width));
             }
         },
-        Some((stage, reason)) => {
+        Some((stage, plain, detail)) => {
             let head = fill(&tx.failed_at, &[("stage", &stage_name(app, stage))]);
             out.extend(wrap(&[Span::styled(head, t.warning())], width));
             if let Some(title) = top_finding(app, &p.device) {
                 out.extend(wrap(&[Span::styled(title, t.bold())], width));
             }
-            if !reason.is_empty() {
-                let r = fill(&tx.reason, &[("reason", &reason)]);
-                out.extend(wrap(&[Span::styled(r, t.dim())], width));
+            match plain {
+                Some(plain) => {
+                    let r = fill(&tx.reason, &[("reason", &plain)]);
+                    out.extend(wrap(&[Span::styled(r, t.text())], width));
+                    if !detail.is_empty() {
+                        let d = fill(&tx.detail, &[("detail", &detail)]);
+                        out.extend(wrap(&[Span::styled(d, t.dim())], width));
+                    }
+                }
+                None if !detail.is_empty() => {
+                    let r = fill(&tx.reason, &[("reason", &detail)]);
+                    out.extend(wrap(&[Span::styled(r, t.dim())], width));
+                }
+                None => {}
             }
             out.extend(wrap(&[Span::styled(tx.next.clone(), t.text())], width));
         }
