@@ -237,3 +237,102 @@ fn cancel_before_start_never_talks_to_the_device() {
     assert_eq!(report.key.failure().unwrap().code, FailureCode::Cancelled);
     assert!(matches!(report.registration, Outcome::Skipped { .. }));
 }
+
+type Session = (
+    probe::ProbeSession<fido_doctor::transport::inproc::InProcTransport>,
+    sim::SimHandle,
+);
+
+fn session(name: &str) -> Session {
+    session_touching(name, Box::new(AutoTouch))
+}
+
+fn session_touching(name: &str, presence: Box<dyn sim::Presence>) -> Session {
+    let scenario = sim::scenario::find(name).expect("scenario");
+    // The simulator runs until its handle drops: the caller keeps it.
+    let (t, handle) = sim::spawn_inproc(scenario, presence);
+    (probe::ProbeSession::open(t, &opts()).expect("INIT"), handle)
+}
+
+#[test]
+fn selection_waits_for_a_touch_and_reports_refusal() {
+    // The simulated user touches after 300 ms: the key blinks (keepalive
+    // "up needed") until then.
+    let (mut s, _sim) = session_touching(
+        "modern",
+        Box::new(sim::AfterDelay::new(Duration::from_millis(300))),
+    );
+    let mut events = Vec::new();
+    s.select(&mut |e| events.push(e)).expect("touched");
+    assert!(events.contains(&ProbeEvent::TouchNeeded), "{events:?}");
+
+    let (mut refused, _sim2) = session("refuse");
+    let err = refused.select(&mut |_| {}).unwrap_err();
+    assert_eq!(err.code(), FailureCode::UserRefused, "{err}");
+
+    let (mut old, _sim3) = session("u2f-only");
+    let err = old.select(&mut |_| {}).unwrap_err();
+    assert_eq!(err.code(), FailureCode::NotSupported, "{err}");
+}
+
+#[test]
+fn get_next_assertion_walks_the_discoverable_credentials() {
+    use fido_doctor::ctap::ctap2::{Attestation, GetAssertionRequest, MakeCredentialRequest, cmd};
+    use fido_doctor::ctap::verify::{assertion, authdata::AuthenticatorData};
+    use sha2::{Digest, Sha256};
+
+    let rp = "next.fido-doctor.invalid";
+    let (mut s, _sim) = session("no-pin");
+    let mut keys = Vec::new();
+    for user in [b"user-one".to_vec(), b"user-two".to_vec()] {
+        let req = MakeCredentialRequest {
+            client_data_hash: Sha256::digest(&user).into(),
+            rp_id: rp.into(),
+            rp_name: None,
+            user_id: user,
+            user_name: None,
+            user_display_name: None,
+            algorithms: vec![-7],
+            exclude_list: Vec::new(),
+            rk: true,
+            uv: None,
+            pin_uv_auth_param: None,
+            pin_uv_auth_protocol: None,
+        };
+        let body = s
+            .hid()
+            .cbor(cmd::MAKE_CREDENTIAL, &req.encode(), &mut |_| {})
+            .expect("registered");
+        let att = Attestation::decode(&body).unwrap();
+        let ad = AuthenticatorData::parse(&att.auth_data).unwrap();
+        let cred = ad.attested_credential.unwrap();
+        keys.push((cred.credential_id.clone(), cred.public_key().unwrap()));
+    }
+    let cdh: [u8; 32] = Sha256::digest(b"sign in").into();
+    let req = GetAssertionRequest {
+        rp_id: rp.into(),
+        client_data_hash: cdh,
+        allow_list: Vec::new(),
+        up: None,
+        uv: None,
+        pin_uv_auth_param: None,
+        pin_uv_auth_protocol: None,
+    };
+    let body = s
+        .hid()
+        .cbor(cmd::GET_ASSERTION, &req.encode(), &mut |_| {})
+        .expect("assertion");
+    let first = fido_doctor::ctap::ctap2::Assertion::decode(&body).unwrap();
+    assert_eq!(first.number_of_credentials, Some(2));
+    let second = s.get_next_assertion().expect("next assertion");
+    let mut seen = Vec::new();
+    for a in [&first, &second] {
+        let id = a.credential_id.clone().expect("credential id");
+        let (_, key) = keys.iter().find(|(k, _)| *k == id).expect("one of ours");
+        assertion::verify(key, &a.auth_data, &cdh, &a.signature).expect("signature");
+        seen.push(id);
+    }
+    assert_ne!(seen[0], seen[1], "two different credentials");
+    // A third one does not exist.
+    assert!(s.get_next_assertion().is_err());
+}

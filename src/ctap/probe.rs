@@ -510,6 +510,33 @@ impl<T: Transport> ProbeSession<T> {
     pub fn cancel_handle(&self) -> CancelHandle {
         self.hid.cancel_handle()
     }
+
+    /// authenticatorSelection (CTAP 2.1): the key blinks until the user
+    /// touches it, so a user with several keys can show which one is meant.
+    /// Keys without CTAP2 answer `NotSupported`.
+    pub fn select(&mut self, on_event: &mut dyn FnMut(ProbeEvent)) -> Result<(), ProbeError> {
+        let mut events = Events {
+            sink: on_event,
+            touch_seen: false,
+        };
+        let mut on = |e| events.hid(e);
+        let result = self
+            .hid
+            .cbor(cmd::SELECTION, &super::ctap2::encode_selection(), &mut on);
+        result.map(|_| ()).map_err(|e| events.classify(e))
+    }
+
+    /// authenticatorGetNextAssertion: the next of the `numberOfCredentials`
+    /// assertions a GetAssertion without allow list announced. The caller
+    /// verifies it like the first one.
+    pub fn get_next_assertion(&mut self) -> Result<Assertion, ProbeError> {
+        let body = self.hid.cbor(
+            cmd::GET_NEXT_ASSERTION,
+            &super::ctap2::encode_get_next_assertion(),
+            &mut |_| {},
+        )?;
+        Ok(Assertion::decode(&body).map_err(CtapError::from)?)
+    }
 }
 
 /// Opens `t` and reads what the key says about itself: GetInfo if it speaks
