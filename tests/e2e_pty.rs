@@ -2,8 +2,9 @@
 //! the program is spawned on a pty of a fixed size, a reader thread feeds
 //! everything it writes into a vt100 parser, and the tests press keys and
 //! read the parsed screen like a user would: the guide, help, panes,
-//! Japanese, resizing, quitting, the terminal restored, and a full practice
-//! check against a simulated key. Expected texts come from the content
+//! Japanese, resizing, quitting, the terminal restored (also after a panic,
+//! forced with the hidden `FIDO_DOCTOR_PANIC_AFTER_FIRST_FRAME=1`), and a
+//! full practice check against a simulated key. Expected texts come from the content
 //! files (`content/*/{ui,live,scenarios}.toml`, the guide), so rewording the
 //! content does not break the tests. No timing is asserted; every wait has a
 //! generous timeout and a child that is still running is killed on drop.
@@ -63,17 +64,31 @@ fn pty_size(cols: u16, rows: u16) -> PtySize {
 impl Pty {
     /// Starts `fido-doctor ARGS` on a `cols`×`rows` terminal with `LANG=lang`.
     fn spawn(args: &[&str], cols: u16, rows: u16, lang: &str) -> Pty {
+        Pty::spawn_env(args, cols, rows, lang, &[])
+    }
+
+    /// Like [`Pty::spawn`], with extra environment variables.
+    fn spawn_env(args: &[&str], cols: u16, rows: u16, lang: &str, envs: &[(&str, &str)]) -> Pty {
         let pair = native_pty_system()
             .openpty(pty_size(cols, rows))
             .expect("open a pseudo-terminal");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_fido-doctor"));
         cmd.args(args);
         cmd.cwd(env!("CARGO_MANIFEST_DIR"));
-        for var in ["NO_COLOR", "LC_ALL", "LC_MESSAGES", "LANGUAGE"] {
+        for var in [
+            "NO_COLOR",
+            "LC_ALL",
+            "LC_MESSAGES",
+            "LANGUAGE",
+            "RUST_BACKTRACE",
+        ] {
             cmd.env_remove(var);
         }
         cmd.env("LANG", lang);
         cmd.env("TERM", "xterm-256color");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).expect("spawn fido-doctor");
         // Only the child keeps the slave open, so reads end when it exits.
         drop(pair.slave);
@@ -271,6 +286,10 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -718,4 +737,105 @@ fn device_option_lists_the_simulated_key() {
     );
     pty.send("q");
     pty.expect_clean_exit();
+}
+
+#[test]
+fn terminal_is_restored_after_a_panic() {
+    let mut run = Pty::spawn_env(
+        &[],
+        80,
+        24,
+        "en_US.UTF-8",
+        &[("FIDO_DOCTOR_PANIC_AFTER_FIRST_FRAME", "1")],
+    );
+    let status = run.wait_exit();
+    let dump = run.dump();
+    assert!(
+        !status.success(),
+        "a panic must fail the process, got {status:?}\n{dump}"
+    );
+
+    let raw = run.raw();
+    let entered = find(&raw, ENTER_ALT_SCREEN);
+    assert!(
+        entered.is_some(),
+        "the first frame was drawn on the alternate screen\n{dump}"
+    );
+    let frame = entered.and_then(|i| raw.get(i..)).unwrap_or_default();
+    assert!(
+        find(frame, b"fido-doctor").is_some(),
+        "the first frame (tab row with the app name) was drawn before the panic\n{dump}"
+    );
+
+    let panic_at = rfind(&raw, b"panicked");
+    assert!(panic_at.is_some(), "the panic message is printed\n{dump}");
+    let left = rfind(&raw, LEAVE_ALT_SCREEN);
+    assert!(
+        left > rfind(&raw, ENTER_ALT_SCREEN),
+        "the alternate screen is left (ESC[?1049l)\n{dump}"
+    );
+    assert!(
+        left < panic_at,
+        "the alternate screen is left before the message is printed, \
+         so the message stays visible\n{dump}"
+    );
+    let shown = rfind(&raw, SHOW_CURSOR);
+    assert!(
+        shown.is_some() && shown > rfind(&raw, HIDE_CURSOR),
+        "the cursor is shown again (ESC[?25h)\n{dump}"
+    );
+
+    {
+        let o = lock(&run.shared);
+        let screen = o.parser.screen();
+        assert!(
+            !screen.alternate_screen(),
+            "back on the main screen\n{dump}"
+        );
+        assert!(!screen.hide_cursor(), "cursor visible\n{dump}");
+    }
+    assert!(
+        run.screen().contains("panicked"),
+        "the panic message is on the user's screen after exit\n{dump}"
+    );
+
+    let flags = run.local_flags();
+    assert!(
+        ["ICANON", "ECHO", "ISIG"]
+            .iter()
+            .all(|f| flags.iter().any(|a| a == f)),
+        "raw mode is left (line editing, echo and signals back on), got {flags:?}"
+    );
+}
+
+/// Without the variable the same run does not panic: the test above sees
+/// the effect of the variable, not of something else.
+#[test]
+fn no_panic_without_the_variable() {
+    let mut run = Pty::spawn(&[], 80, 24, "en_US.UTF-8");
+    let start = Instant::now();
+    loop {
+        let drawn = {
+            let o = lock(&run.shared);
+            o.parser.screen().alternate_screen()
+                && o.parser.screen().contents().contains("fido-doctor")
+        };
+        if drawn {
+            break;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "no first frame within {TIMEOUT:?}\n{}",
+            run.dump()
+        );
+        thread::sleep(POLL);
+    }
+    run.send("q");
+    let status = run.wait_exit();
+    assert!(status.success(), "{status:?}\n{}", run.dump());
+    assert!(
+        !String::from_utf8_lossy(&run.raw()).contains("panicked"),
+        "{}",
+        run.dump()
+    );
 }
