@@ -189,3 +189,19 @@ fn expected_over(link: Link, name: &str, want: FindingId) -> FindingId {
         _ => want,
     }
 }
+
+#[test]
+fn the_simulators_model_is_named_in_the_content_table() {
+    use fido_doctor::content::aaguid::AuthenticatorKind;
+    let aaguids = AaguidTable::load(&ContentSource::Embedded).unwrap();
+    for aaguid in sim::scenario::SIMULATOR_AAGUIDS {
+        let row = aaguids
+            .lookup(aaguid)
+            .expect("simulator AAGUID in aaguids.toml");
+        assert_eq!(row.kind, AuthenticatorKind::Simulator);
+        assert!(!row.eligible, "the simulator is in no Microsoft list");
+    }
+    // The "unknown model" scenario must stay unknown.
+    let unlisted = sim::scenario::find("unlisted-aaguid").unwrap();
+    assert!(aaguids.lookup(&unlisted.aaguid).is_none());
+}

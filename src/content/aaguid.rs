@@ -20,6 +20,9 @@ pub enum AuthenticatorKind {
     Hardware,
     /// A platform or software authenticator (phone, password manager): a passkey.
     Platform,
+    /// This program's own simulated key (practice): treated like a listed
+    /// hardware key, so a practice run of a good key ends as a good key.
+    Simulator,
 }
 
 /// A 16-byte authenticator model id, shown lowercase and hyphenated.

@@ -5,14 +5,11 @@
 
 use serde::Serialize;
 
-use crate::content::aaguid::{Aaguid, AaguidTable, AuthenticatorKind};
+use crate::content::aaguid::{AaguidTable, AuthenticatorKind};
 use crate::ctap::CtapError;
 use crate::ctap::status::CtapStatus;
 use crate::transport::TransportError;
 use crate::transport::hid::HidKeyInfo;
-
-/// Model name given to the built-in simulator's AAGUID.
-pub const SIMULATOR_MODEL: &str = "fido-doctor simulated key";
 
 /// Which protocol generation a key speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -287,14 +284,6 @@ impl KeyFacts {
         let Some(a) = self.aaguid.as_deref() else {
             return;
         };
-        // The built-in simulator stands in for a listed model.
-        if Aaguid::parse(a).is_some_and(|g| crate::sim::scenario::is_simulator_aaguid(&g.0)) {
-            self.model = Some(SIMULATOR_MODEL.to_string());
-            self.vendor = Some("fido-doctor".to_string());
-            self.kind = Some(AuthenticatorKind::Hardware);
-            self.eligible = Some(true);
-            return;
-        }
         match table.lookup_str(a) {
             Some(row) => {
                 self.model = Some(row.name.clone());

@@ -403,7 +403,7 @@ fn fido2_rules(
     }
     if key.kind == Some(AuthenticatorKind::Platform) {
         out.push(mk(FindingId::PasskeyNotAccepted, Severity::Fail));
-    } else if key.eligible == Some(false) {
+    } else if key.eligible == Some(false) && key.kind != Some(AuthenticatorKind::Simulator) {
         out.push(
             mk(FindingId::AaguidNotEligible, Severity::Warn)
                 .with("aaguid", key.aaguid.clone().unwrap_or_default()),
