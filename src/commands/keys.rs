@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use fido_doctor::ctap::ctaphid::CancelHandle;
 use fido_doctor::ctap::probe::{
-    self, KeyKind, KeyReport, Outcome, PinSource, ProbeEvent, ProbeOptions, ProbeReport, Stage,
+    self, KeyKind, KeyReport, Outcome, PinSource, ProbeEvent, ProbeOptions, ProbeReport,
+    RememberedPin, Stage,
 };
 use fido_doctor::device;
 use fido_doctor::sim::AfterDelay;
@@ -86,7 +87,7 @@ pub fn run_probe(
     let mut pin: Box<dyn PinSource> = if pin_stdin {
         Box::new(StdinPin::new())
     } else {
-        Box::new(PromptPin)
+        Box::new(RememberedPin::new(PromptPin))
     };
     let cancel = CancelHandle::default();
     let ctrl_c = cancel.clone();

@@ -4,48 +4,34 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use fido_doctor::ctap::probe::PinSource;
+use fido_doctor::ctap::probe::{PinSource, RememberedPin};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::terminal;
 use zeroize::Zeroizing;
 
-/// Reads the PIN once from standard input, when first asked, and gives the
-/// same PIN to later operations of the probe (each needs a fresh token).
+/// Reads the PIN from the first line of standard input; there is no second
+/// line, so a second request (after a wrong PIN) is declined. Wrap it in
+/// [`RememberedPin`] to reuse the PIN for each operation of a probe.
 pub struct StdinPin {
-    pin: Option<Zeroizing<String>>,
-    retries_seen: Option<u32>,
+    read: bool,
 }
 
 impl StdinPin {
-    /// A source reading one line from stdin.
-    pub fn new() -> Self {
-        StdinPin {
-            pin: None,
-            retries_seen: None,
-        }
+    /// A remembered source reading one line from stdin.
+    pub fn new() -> RememberedPin<StdinPin> {
+        RememberedPin::new(StdinPin { read: false })
     }
 }
 
 impl PinSource for StdinPin {
-    fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
-        if let Some(pin) = &self.pin {
-            // Fewer attempts left than last time means the PIN was wrong:
-            // don't burn more attempts with the same one.
-            if matches!((retries, self.retries_seen), (Some(now), Some(before)) if now < before) {
-                return None;
-            }
-            self.retries_seen = retries;
-            return Some(pin.clone());
+    fn pin(&mut self, _retries: Option<u32>) -> Option<Zeroizing<String>> {
+        if std::mem::replace(&mut self.read, true) {
+            return None;
         }
         let mut line = Zeroizing::new(String::new());
         std::io::stdin().lock().read_line(&mut line).ok()?;
         let pin = Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string());
-        if pin.is_empty() {
-            return None;
-        }
-        self.retries_seen = retries;
-        self.pin = Some(pin.clone());
-        Some(pin)
+        (!pin.is_empty()).then_some(pin)
     }
 }
 

@@ -94,6 +94,41 @@ impl PinSource for FixedPin {
     }
 }
 
+/// Remembers the PIN its inner source gave, so the user types it once per
+/// probe although each operation needs a fresh token. When the key reports
+/// fewer attempts left than when the PIN was given, the PIN was wrong: it is
+/// forgotten and the inner source is asked again.
+pub struct RememberedPin<S: PinSource> {
+    inner: S,
+    pin: Option<Zeroizing<String>>,
+    retries_seen: Option<u32>,
+}
+
+impl<S: PinSource> RememberedPin<S> {
+    /// Wraps `inner`, which is asked only when no good PIN is remembered.
+    pub fn new(inner: S) -> Self {
+        RememberedPin {
+            inner,
+            pin: None,
+            retries_seen: None,
+        }
+    }
+}
+
+impl<S: PinSource> PinSource for RememberedPin<S> {
+    fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
+        let fewer = matches!((retries, self.retries_seen), (Some(n), Some(b)) if n < b);
+        self.retries_seen = retries;
+        if let Some(p) = &self.pin
+            && !fewer
+        {
+            return Some(p.clone());
+        }
+        self.pin = self.inner.pin(retries);
+        self.pin.clone()
+    }
+}
+
 /// The stages of a full probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -1132,6 +1167,27 @@ pub fn run<T: Transport>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Answers "1111", "2222", … and counts how often it was asked.
+    struct Counting(u32);
+
+    impl PinSource for Counting {
+        fn pin(&mut self, _retries: Option<u32>) -> Option<Zeroizing<String>> {
+            self.0 += 1;
+            Some(Zeroizing::new(self.0.to_string().repeat(4)))
+        }
+    }
+
+    #[test]
+    fn remembered_pin_is_asked_again_only_after_a_wrong_pin() {
+        let mut p = RememberedPin::new(Counting(0));
+        assert_eq!(p.pin(Some(8)).as_deref().map(String::as_str), Some("1111"));
+        assert_eq!(p.pin(Some(8)).as_deref().map(String::as_str), Some("1111"));
+        // One attempt fewer: the remembered PIN was wrong.
+        assert_eq!(p.pin(Some(7)).as_deref().map(String::as_str), Some("2222"));
+        assert_eq!(p.pin(Some(7)).as_deref().map(String::as_str), Some("2222"));
+        assert_eq!(p.inner.0, 2);
+    }
 
     #[test]
     fn base64url_matches_rfc4648_vectors() {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::ctap::ctaphid::{CancelHandle, CtapHid, HidOptions};
-use crate::ctap::probe::{self, PinSource, ProbeEvent, ProbeOptions};
+use crate::ctap::probe::{self, PinSource, ProbeEvent, ProbeOptions, RememberedPin};
 use crate::device;
 use crate::diagnose::{self, DiagnosisContent, Environment, KeyFacts, RealSystem};
 use crate::sim::{AutoTouch, Presence, PresenceButton};
@@ -284,49 +284,33 @@ where
 }
 
 /// A [`PinSource`] that asks the UI: sends `Msg::PinRequested`, then waits
-/// (at most `timeout`) for the PIN typed there. The PIN is kept for the
-/// second operation of the same check, unless the key then reports fewer
-/// attempts left (the PIN was wrong).
+/// (at most `timeout`) for the PIN typed there. Wrapped in
+/// [`RememberedPin`] so the PIN is asked once per check.
 pub struct ChannelPin {
     tx: Sender<Msg>,
     rx: Receiver<PinSecret>,
     timeout: Duration,
-    cached: Option<Zeroizing<String>>,
-    retries_seen: Option<u32>,
 }
 
 impl ChannelPin {
-    /// A source asking through `tx` and reading answers from `rx`.
-    pub fn new(tx: Sender<Msg>, rx: Receiver<PinSecret>, timeout: Duration) -> ChannelPin {
-        ChannelPin {
-            tx,
-            rx,
-            timeout,
-            cached: None,
-            retries_seen: None,
-        }
+    /// A source asking through `tx` and reading answers from `rx`; it
+    /// remembers the PIN for the rest of the check.
+    pub fn new(
+        tx: Sender<Msg>,
+        rx: Receiver<PinSecret>,
+        timeout: Duration,
+    ) -> RememberedPin<ChannelPin> {
+        RememberedPin::new(ChannelPin { tx, rx, timeout })
     }
 }
 
 impl PinSource for ChannelPin {
     fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
-        let fewer = matches!((retries, self.retries_seen), (Some(n), Some(b)) if n < b);
-        self.retries_seen = retries;
-        if let Some(p) = &self.cached
-            && !fewer
-        {
-            return Some(p.clone());
-        }
-        self.cached = None;
         // Answers typed for an earlier request are stale.
         while self.rx.try_recv().is_ok() {}
         self.tx.send(Msg::PinRequested { retries }).ok()?;
         let PinSecret(pin) = self.rx.recv_timeout(self.timeout).ok()?;
-        if pin.is_empty() {
-            return None;
-        }
-        self.cached = Some(pin.clone());
-        Some(pin)
+        (!pin.is_empty()).then_some(pin)
     }
 }
 
