@@ -339,6 +339,63 @@ pub enum ProbeError {
     TouchTimeout,
 }
 
+impl FailureCode {
+    /// Every code, for tables keyed by code (texts in content/). A new code
+    /// goes here and into [`FailureCode::as_str`], whose match is exhaustive.
+    pub const ALL: [FailureCode; 22] = [
+        FailureCode::PermissionDenied,
+        FailureCode::DeviceGone,
+        FailureCode::NotFound,
+        FailureCode::Timeout,
+        FailureCode::Transport,
+        FailureCode::TouchTimeout,
+        FailureCode::UserRefused,
+        FailureCode::PinBlocked,
+        FailureCode::PinAuthBlocked,
+        FailureCode::PinInvalid,
+        FailureCode::PinNotSet,
+        FailureCode::PinDeclined,
+        FailureCode::PinFormat,
+        FailureCode::UvBlocked,
+        FailureCode::KeyStoreFull,
+        FailureCode::NotSupported,
+        FailureCode::CtapStatus,
+        FailureCode::HidError,
+        FailureCode::U2fStatus,
+        FailureCode::Malformed,
+        FailureCode::VerificationFailed,
+        FailureCode::Cancelled,
+    ];
+
+    /// The code as it appears in JSON (`touch-timeout`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::PermissionDenied => "permission-denied",
+            FailureCode::DeviceGone => "device-gone",
+            FailureCode::NotFound => "not-found",
+            FailureCode::Timeout => "timeout",
+            FailureCode::Transport => "transport",
+            FailureCode::TouchTimeout => "touch-timeout",
+            FailureCode::UserRefused => "user-refused",
+            FailureCode::PinBlocked => "pin-blocked",
+            FailureCode::PinAuthBlocked => "pin-auth-blocked",
+            FailureCode::PinInvalid => "pin-invalid",
+            FailureCode::PinNotSet => "pin-not-set",
+            FailureCode::PinDeclined => "pin-declined",
+            FailureCode::PinFormat => "pin-format",
+            FailureCode::UvBlocked => "uv-blocked",
+            FailureCode::KeyStoreFull => "key-store-full",
+            FailureCode::NotSupported => "not-supported",
+            FailureCode::CtapStatus => "ctap-status",
+            FailureCode::HidError => "hid-error",
+            FailureCode::U2fStatus => "u2f-status",
+            FailureCode::Malformed => "malformed",
+            FailureCode::VerificationFailed => "verification-failed",
+            FailureCode::Cancelled => "cancelled",
+        }
+    }
+}
+
 impl ProbeError {
     /// The stable failure code.
     pub fn code(&self) -> FailureCode {
@@ -1176,6 +1233,16 @@ mod tests {
             self.0 += 1;
             Some(Zeroizing::new(self.0.to_string().repeat(4)))
         }
+    }
+
+    #[test]
+    fn failure_codes_are_listed_once_with_their_json_names() {
+        let mut seen = std::collections::HashSet::new();
+        for code in FailureCode::ALL {
+            assert!(seen.insert(code), "{code:?} twice");
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+        assert_eq!(seen.len(), FailureCode::ALL.len());
     }
 
     #[test]

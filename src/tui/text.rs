@@ -281,52 +281,12 @@ mod tests {
     use super::*;
     use crate::ctap::probe::FailureCode;
 
-    /// Every failure code; the match makes a new code a compile error here.
-    fn all_codes() -> Vec<FailureCode> {
-        use FailureCode::*;
-        let all = vec![
-            PermissionDenied,
-            DeviceGone,
-            NotFound,
-            Timeout,
-            Transport,
-            TouchTimeout,
-            UserRefused,
-            PinBlocked,
-            PinAuthBlocked,
-            PinInvalid,
-            PinNotSet,
-            PinDeclined,
-            PinFormat,
-            UvBlocked,
-            KeyStoreFull,
-            NotSupported,
-            CtapStatus,
-            HidError,
-            U2fStatus,
-            Malformed,
-            VerificationFailed,
-            Cancelled,
-        ];
-        for c in &all {
-            match c {
-                PermissionDenied | DeviceGone | NotFound | Timeout | Transport | TouchTimeout
-                | UserRefused | PinBlocked | PinAuthBlocked | PinInvalid | PinNotSet
-                | PinDeclined | PinFormat | UvBlocked | KeyStoreFull | NotSupported
-                | CtapStatus | HidError | U2fStatus | Malformed | VerificationFailed
-                | Cancelled => {}
-            }
-        }
-        all
-    }
-
     #[test]
     fn every_failure_code_has_a_plain_reason_in_both_languages() {
         for lang in Lang::ALL {
             let t = LiveText::load(&ContentSource::Embedded, lang).unwrap();
-            for code in all_codes() {
-                let key = serde_json::to_value(code).unwrap();
-                let key = key.as_str().unwrap();
+            for code in FailureCode::ALL {
+                let key = code.as_str();
                 assert!(
                     t.probe.reasons.get(key).is_some_and(|r| !r.is_empty()),
                     "{lang}: no reason for {key}"
@@ -334,7 +294,7 @@ mod tests {
             }
             assert_eq!(
                 t.probe.reasons.len(),
-                all_codes().len(),
+                FailureCode::ALL.len(),
                 "{lang}: stray reasons"
             );
         }
