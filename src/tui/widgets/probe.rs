@@ -154,11 +154,10 @@ fn failure(report: &ProbeReport) -> Option<(Stage, &Failure)> {
 /// The plain-language reason for a failure in the UI's language, if the
 /// content has one for its code.
 fn plain_reason<'a>(app: &'a App, f: &Failure) -> Option<&'a str> {
-    let code = serde_json::to_value(f.code).ok()?;
     app.text
         .probe
         .reasons
-        .get(code.as_str()?)
+        .get(f.code.as_str())
         .map(String::as_str)
 }
 
