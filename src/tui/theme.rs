@@ -3,6 +3,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::diagnose::Severity;
+
 /// The app's styles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -14,6 +16,10 @@ impl Default for Theme {
     fn default() -> Self {
         Theme { color: true }
     }
+}
+
+fn bold() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
 }
 
 impl Theme {
@@ -28,6 +34,19 @@ impl Theme {
         if self.color { colored } else { plain }
     }
 
+    /// Bold, in colour `fg` when colours are on.
+    fn bold_in(&self, fg: Color) -> Style {
+        self.pick(bold().fg(fg), bold())
+    }
+
+    /// Bold `fg` on `bg` when colours are on, else bold reversed.
+    fn marked(&self, fg: Color, bg: Color) -> Style {
+        self.pick(
+            bold().fg(fg).bg(bg),
+            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )
+    }
+
     /// Ordinary text.
     pub fn text(&self) -> Style {
         Style::default()
@@ -40,7 +59,7 @@ impl Theme {
 
     /// Strong text.
     pub fn bold(&self) -> Style {
-        Style::default().add_modifier(Modifier::BOLD)
+        bold()
     }
 
     /// Emphasised text.
@@ -50,66 +69,38 @@ impl Theme {
 
     /// Inline code and exact labels.
     pub fn code(&self) -> Style {
-        self.pick(
-            Style::default().fg(Color::Yellow),
-            Style::default().add_modifier(Modifier::BOLD),
-        )
+        self.pick(Style::default().fg(Color::Yellow), bold())
     }
 
     /// Link text.
     pub fn link(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Cyan)
-                .add_modifier(Modifier::UNDERLINED),
-            Style::default().add_modifier(Modifier::UNDERLINED),
-        )
+        let underlined = Style::default().add_modifier(Modifier::UNDERLINED);
+        self.pick(underlined.fg(Color::Cyan), underlined)
     }
 
     /// Headings inside a page.
     pub fn heading(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
-            Style::default().add_modifier(Modifier::BOLD),
-        )
+        self.bold_in(Color::Cyan)
     }
 
     /// A page title.
     pub fn title(&self) -> Style {
-        Style::default().add_modifier(Modifier::BOLD)
+        bold()
     }
 
     /// "Step 3 of 7".
     pub fn step_label(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Green)
-                .add_modifier(Modifier::BOLD),
-            Style::default().add_modifier(Modifier::BOLD),
-        )
+        self.bold_in(Color::Green)
     }
 
     /// Chapter names in the step list.
     pub fn chapter(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-            Style::default().add_modifier(Modifier::BOLD),
-        )
+        self.bold_in(Color::Yellow)
     }
 
     /// The current page in the step list.
     pub fn selected(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Black)
-                .bg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
-            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD),
-        )
+        self.marked(Color::Black, Color::Cyan)
     }
 
     /// A frame around a pane.
@@ -119,21 +110,12 @@ impl Theme {
 
     /// The frame of the focused pane.
     pub fn border_focused(&self) -> Style {
-        self.pick(
-            Style::default().fg(Color::Cyan),
-            Style::default().add_modifier(Modifier::BOLD),
-        )
+        self.pick(Style::default().fg(Color::Cyan), bold())
     }
 
     /// The active tab.
     pub fn tab_active(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Black)
-                .bg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
-            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD),
-        )
+        self.marked(Color::Black, Color::Cyan)
     }
 
     /// Other tabs.
@@ -143,12 +125,7 @@ impl Theme {
 
     /// Key names in hints and help.
     pub fn key(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
-            Style::default().add_modifier(Modifier::BOLD),
-        )
+        self.bold_in(Color::Cyan)
     }
 
     /// The status bar background.
@@ -166,13 +143,7 @@ impl Theme {
 
     /// The item of a drawn dialog the user must click or pick.
     pub fn target(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Black)
-                .bg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD),
-        )
+        self.marked(Color::Black, Color::Yellow)
     }
 
     /// Other buttons and inputs of a drawn dialog.
@@ -182,22 +153,23 @@ impl Theme {
 
     /// The "Click: Next" hint under a dialog.
     pub fn hint(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-            Style::default().add_modifier(Modifier::BOLD),
-        )
+        self.bold_in(Color::Yellow)
     }
 
     /// Warnings such as "terminal too small".
     pub fn warning(&self) -> Style {
-        self.pick(
-            Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-            Style::default().add_modifier(Modifier::BOLD),
-        )
+        self.bold_in(Color::Yellow)
+    }
+
+    /// A finding's severity marker and title: red, yellow, cyan, green;
+    /// without colour, failures and warnings are bold.
+    pub fn severity(&self, severity: Severity) -> Style {
+        match severity {
+            Severity::Fail => self.bold_in(Color::Red),
+            Severity::Warn => self.bold_in(Color::Yellow),
+            Severity::Info => self.pick(Style::default().fg(Color::Cyan), Style::default()),
+            Severity::Ok => self.pick(Style::default().fg(Color::Green), Style::default()),
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
@@ -109,25 +109,6 @@ impl DiagnosisLabels {
     }
 }
 
-/// The style of a severity marker: red, yellow, cyan, green (bold for
-/// failures and warnings); without colours only failures and warnings are
-/// bold, and the marker's text carries the meaning.
-pub fn severity_style(theme: &Theme, severity: Severity) -> Style {
-    let bold = Style::default().add_modifier(Modifier::BOLD);
-    if !theme.color {
-        return match severity {
-            Severity::Fail | Severity::Warn => bold,
-            Severity::Info | Severity::Ok => Style::default(),
-        };
-    }
-    match severity {
-        Severity::Fail => bold.fg(Color::Red),
-        Severity::Warn => bold.fg(Color::Yellow),
-        Severity::Info => Style::default().fg(Color::Cyan),
-        Severity::Ok => Style::default().fg(Color::Green),
-    }
-}
-
 /// The guide step the selected finding links to, for the update to open
 /// on Enter (`None` when nothing is selected or it links no step).
 pub fn selected_guide_step(report: &Report, selected: usize) -> Option<&str> {
@@ -219,11 +200,7 @@ impl DiagnosisPane<'_> {
             (Severity::Ok, s.ok),
         ] {
             spans.push(Span::raw(" "));
-            let style = if n > 0 {
-                severity_style(t, sev)
-            } else {
-                t.dim()
-            };
+            let style = if n > 0 { t.severity(sev) } else { t.dim() };
             spans.push(Span::styled(l.marker(sev).to_string(), style));
             spans.push(Span::raw(format!(" {n}")));
         }
@@ -252,9 +229,9 @@ impl DiagnosisPane<'_> {
                 let title_w = width.saturating_sub(wrap::width(lead) + wrap::width(marker) + 1);
                 let title = wrap::truncate(&self.text(&f.title), title_w);
                 let marker_style = if current {
-                    severity_style(t, f.severity).add_modifier(Modifier::BOLD)
+                    t.severity(f.severity).add_modifier(Modifier::BOLD)
                 } else {
-                    severity_style(t, f.severity)
+                    t.severity(f.severity)
                 };
                 let line = Line::from(vec![
                     Span::styled(lead, style),
@@ -281,7 +258,7 @@ impl DiagnosisPane<'_> {
         let marker = l.marker(f.severity);
         let mut out = wrap(
             &[
-                Span::styled(marker, severity_style(t, f.severity)),
+                Span::styled(marker, t.severity(f.severity)),
                 Span::raw(" "),
                 Span::styled(self.text(&f.title), t.title()),
             ],
