@@ -5,19 +5,18 @@
 //! snapshots with and without colour; and checks that wide characters never
 //! shift a row.
 
+#[path = "fixtures/support.rs"]
+mod support;
+
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use fido_doctor::content::compat::{BrowserId, CompatMatrix, OsFamily};
 use fido_doctor::content::guide::Content;
 use fido_doctor::content::{ContentSource, Lang};
-use fido_doctor::ctap::ctaphid::{CancelHandle, HidOptions};
-use fido_doctor::ctap::probe::{self, FixedPin, NoPin, PinSource, ProbeOptions};
 use fido_doctor::diagnose::{
     self, DiagnosisContent, Environment, FakeSystem, FindingId, KeyFacts, Report, Severity,
     gather_environment, key_facts,
 };
-use fido_doctor::sim::{self, AutoTouch};
 use fido_doctor::tui::buffer_text;
 use fido_doctor::tui::style_runs;
 use fido_doctor::tui::theme::Theme;
@@ -27,7 +26,6 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use unicode_width::UnicodeWidthStr;
-use zeroize::Zeroizing;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 const SCENARIOS: [&str; 4] = ["modern", "u2f-only", "pin-blocked", "no-touch"];
@@ -68,34 +66,7 @@ fn linux_with_firefox() -> Environment {
 
 /// Runs the full probe against a simulator scenario, with durations zeroed.
 fn probe_scenario(name: &str) -> KeyFacts {
-    let scenario = sim::scenario::find(name).expect("scenario exists");
-    let (t, _handle) = sim::spawn_inproc(scenario, Box::new(AutoTouch));
-    let opts = ProbeOptions {
-        hid: HidOptions {
-            response_timeout: Duration::from_secs(10),
-            ..HidOptions::default()
-        },
-        touch_timeout: Duration::from_secs(10),
-        ..ProbeOptions::default()
-    };
-    let mut fixed;
-    let mut none = NoPin;
-    let pin: &mut dyn PinSource = match scenario.pin {
-        Some(p) => {
-            fixed = FixedPin(Zeroizing::new(p.to_string()));
-            &mut fixed
-        }
-        None => &mut none,
-    };
-    let report = probe::run(t, &opts, pin, &mut |_| {}, &CancelHandle::default());
-    let mut key = key_facts(&report, &dcontent(Lang::En).aaguids);
-    for step in [&mut key.registration, &mut key.sign_in]
-        .into_iter()
-        .flatten()
-    {
-        step.millis = step.millis.map(|_| 0);
-    }
-    key
+    key_facts(&support::scenario_report(name), &dcontent(Lang::En).aaguids)
 }
 
 /// Key facts of every scenario used here, probed once (in parallel).
