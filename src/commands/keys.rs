@@ -11,8 +11,9 @@ use fido_doctor::ctap::probe::{
     self, KeyKind, KeyReport, Outcome, PinSource, ProbeEvent, ProbeOptions, ProbeReport,
     RememberedPin, Stage,
 };
-use fido_doctor::device;
+use fido_doctor::device::{self, OpenDevice};
 use fido_doctor::sim::AfterDelay;
+use fido_doctor::transport::DeviceSpec;
 use fido_doctor::transport::hid;
 
 use super::pin::{PromptPin, StdinPin};
@@ -44,11 +45,18 @@ pub fn list(json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `fido-doctor info`.
-pub fn info(device: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+/// Resolves `--device` (or the only attached key) and opens it; a simulated
+/// user touches `sim:` keys after [`SIM_TOUCH_DELAY`].
+fn open_selected(device: Option<&str>) -> anyhow::Result<(DeviceSpec, OpenDevice)> {
     let spec = device::resolve(device)?;
     let dev = device::open(&spec, Box::new(AfterDelay::new(SIM_TOUCH_DELAY)))
         .with_context(|| format!("opening {spec}"))?;
+    Ok((spec, dev))
+}
+
+/// `fido-doctor info`.
+pub fn info(device: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let (spec, dev) = open_selected(device)?;
     let report = probe::info(dev, &ProbeOptions::default())
         .with_context(|| format!("asking {spec} what it is"))?;
     if json {
@@ -81,9 +89,7 @@ pub fn run_probe(
     pin_stdin: bool,
     progress: bool,
 ) -> anyhow::Result<ProbeReport> {
-    let spec = device::resolve(device)?;
-    let dev = device::open(&spec, Box::new(AfterDelay::new(SIM_TOUCH_DELAY)))
-        .with_context(|| format!("opening {spec}"))?;
+    let (_, dev) = open_selected(device)?;
     let mut pin: Box<dyn PinSource> = if pin_stdin {
         Box::new(StdinPin::new())
     } else {
