@@ -289,3 +289,26 @@ fn report_for_a_u2f_only_key_names_the_problem_and_holds_no_pin() {
         "the PIN must never reach a report"
     );
 }
+
+#[test]
+fn a_device_that_is_not_there_is_no_key_not_an_unplugged_one() {
+    let out = bin()
+        .args([
+            "check",
+            "--device",
+            "hid:/dev/fido-doctor-no-such-device",
+            "--json",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"no-key"), "{ids:?}");
+    assert!(!ids.contains(&"device-unplugged"), "{ids:?}");
+}

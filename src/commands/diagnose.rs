@@ -37,6 +37,8 @@ fn probe_keys(
         let facts = match run_probe(Some(&target), pin_stdin, progress) {
             Ok(report) => diagnose::keys_from_probes(std::slice::from_ref(&report), content),
             Err(e) => match e.downcast_ref::<TransportError>() {
+                // Nothing at that address: the same as no key at all.
+                Some(TransportError::NotFound(_)) => Vec::new(),
                 Some(t) => vec![KeyFacts::open_failed(&target, t)],
                 None => return Err(e),
             },
