@@ -106,6 +106,9 @@ pub struct ProbeArgs {
     /// Read the PIN from the first line of standard input (it is never logged or stored).
     #[arg(long)]
     pub pin_stdin: bool,
+    /// Spend the key's last PIN attempt if it comes to that (a wrong PIN then blocks the key).
+    #[arg(long)]
+    pub allow_last_pin_attempt: bool,
 }
 
 /// Options of `check`.
@@ -122,6 +125,9 @@ pub struct CheckArgs {
     /// Read the PIN from the first line of standard input, if the key asks for one.
     #[arg(long)]
     pub pin_stdin: bool,
+    /// Spend the key's last PIN attempt if it comes to that (a wrong PIN then blocks the key).
+    #[arg(long)]
+    pub allow_last_pin_attempt: bool,
 }
 
 /// Options of `report`.
@@ -142,6 +148,9 @@ pub struct ReportArgs {
     /// Read the PIN from the first line of standard input, if the key asks for one.
     #[arg(long)]
     pub pin_stdin: bool,
+    /// Spend the key's last PIN attempt if it comes to that (a wrong PIN then blocks the key).
+    #[arg(long)]
+    pub allow_last_pin_attempt: bool,
 }
 
 /// Report formats.
@@ -228,7 +237,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::List(a)) => keys::list(a.json),
         Some(Command::Info(a)) => keys::info(a.device.as_deref(), a.json),
         Some(Command::Probe(a)) => {
-            keys::probe(a.device.device.as_deref(), a.pin_stdin, a.device.json)
+            let pin = crate::commands::pin::PinInput {
+                stdin: a.pin_stdin,
+                allow_last_attempt: a.allow_last_pin_attempt,
+            };
+            keys::probe(a.device.device.as_deref(), pin, a.device.json)
         }
         Some(Command::Simulate(a)) => simulate::simulate(a),
         Some(Command::Scenarios(a)) => simulate::scenarios(a.json),

@@ -9,7 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use fido_doctor::ctap::CtapError;
-use fido_doctor::ctap::ctaphid::{CtapHid, HidEvent, HidOptions};
+use fido_doctor::ctap::ctaphid::{CancelHandle, CtapHid, HidEvent, HidOptions};
 use fido_doctor::ctap::status::{CtapStatus, HidErrorCode};
 use fido_doctor::transport::inproc::{self, InProcPeer, InProcTransport};
 use fido_doctor::transport::udp::{UdpPeer, UdpTransport};
@@ -178,7 +178,7 @@ fn init_allocates_the_channel_and_reports_capabilities() {
         d.init(CID, CAPS_FIDO2);
         d.linger();
     });
-    let hid = CtapHid::open(t, fast()).unwrap();
+    let hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let info = hid.init_info();
     assert_eq!(info.channel, CID);
     assert_eq!(info.protocol_version, 2);
@@ -202,7 +202,7 @@ fn init_responses_with_other_nonces_are_skipped() {
         d.send(BROADCAST, INIT, &init_payload(&req.data, CID, CAPS_FIDO2));
         d.linger();
     });
-    let hid = CtapHid::open(t, fast()).unwrap();
+    let hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     assert_eq!(hid.init_info().channel, CID);
     drop(hid);
     dev.join().unwrap();
@@ -224,7 +224,7 @@ fn only_foreign_nonces_is_nonce_mismatch() {
         d.linger();
     });
     assert!(matches!(
-        CtapHid::open(t, fast()),
+        CtapHid::open(t, fast(), CancelHandle::default()),
         Err(CtapError::NonceMismatch)
     ));
     dev.join().unwrap();
@@ -241,7 +241,7 @@ fn large_ping_crosses_both_ways() {
         seen_tx.send(req).unwrap();
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     hid.ping(&data).unwrap();
     let seen = seen_rx.recv_timeout(DEV_WAIT).unwrap();
     assert_eq!(seen.cid, CID);
@@ -261,7 +261,7 @@ fn ping_with_a_wrong_echo_is_malformed() {
         d.send(req.cid, PING, &echo);
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     assert!(matches!(
         hid.ping(b"hello"),
         Err(CtapError::Malformed { .. })
@@ -286,7 +286,7 @@ fn reports_for_other_channels_are_ignored() {
         }
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let resp = hid.cbor(0x04, &[], &mut no_events()).unwrap();
     assert_eq!(resp, vec![0u8; 99]);
     drop(hid);
@@ -305,7 +305,7 @@ fn out_of_order_continuation_is_bad_sequence() {
         }
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let err = hid.cbor(0x04, &[], &mut no_events()).unwrap_err();
     assert!(
         matches!(
@@ -333,7 +333,7 @@ fn declared_length_beyond_the_limit_is_oversized() {
         d.send_report(r);
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let err = hid.cbor(0x04, &[], &mut no_events()).unwrap_err();
     assert!(
         matches!(
@@ -363,7 +363,7 @@ fn declared_length_beyond_the_limit_is_oversized() {
         max_message: 1024,
         ..fast()
     };
-    let mut hid = CtapHid::open(t, opts).unwrap();
+    let mut hid = CtapHid::open(t, opts, CancelHandle::default()).unwrap();
     let err = hid.cbor(0x04, &[], &mut no_events()).unwrap_err();
     assert!(
         matches!(
@@ -386,7 +386,7 @@ fn oversized_request_is_refused_before_sending() {
         // Nothing else may arrive.
         assert!(d.peer.rx.recv_timeout(Duration::from_millis(300)).is_err());
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let err = hid
         .cbor(0x01, &vec![0u8; 7609], &mut no_events())
         .unwrap_err();
@@ -398,7 +398,7 @@ fn oversized_request_is_refused_before_sending() {
 }
 
 #[test]
-fn silence_is_a_transport_timeout() {
+fn silence_is_no_answer() {
     let (t, dev) = fake(|d| {
         d.init(CID, CAPS_FIDO2);
         d.request();
@@ -408,18 +408,15 @@ fn silence_is_a_transport_timeout() {
         response_timeout: Duration::from_millis(300),
         ..fast()
     };
-    let mut hid = CtapHid::open(t, opts).unwrap();
+    let mut hid = CtapHid::open(t, opts, CancelHandle::default()).unwrap();
     let err = hid.cbor(0x04, &[], &mut no_events()).unwrap_err();
-    assert!(
-        matches!(err, CtapError::Transport(TransportError::Timeout(_))),
-        "{err:?}"
-    );
+    assert!(matches!(err, CtapError::NoAnswer(_)), "{err:?}");
     drop(hid);
     dev.join().unwrap();
 }
 
 #[test]
-fn silent_device_at_init_is_a_timeout() {
+fn silent_device_at_init_is_no_answer() {
     let (t, dev) = fake(|d| {
         d.request();
         d.linger();
@@ -428,16 +425,15 @@ fn silent_device_at_init_is_a_timeout() {
         init_timeout: Duration::from_millis(300),
         ..fast()
     };
-    let err = CtapHid::open(t, opts).err().unwrap();
-    assert!(
-        matches!(err, CtapError::Transport(TransportError::Timeout(_))),
-        "{err:?}"
-    );
+    let err = CtapHid::open(t, opts, CancelHandle::default())
+        .err()
+        .unwrap();
+    assert!(matches!(err, CtapError::NoAnswer(_)), "{err:?}");
     dev.join().unwrap();
 }
 
 #[test]
-fn stalled_multi_packet_response_times_out() {
+fn stalled_multi_packet_response_is_a_key_that_stopped() {
     let (t, dev) = fake(|d| {
         d.init(CID, CAPS_FIDO2);
         d.request();
@@ -450,10 +446,10 @@ fn stalled_multi_packet_response_times_out() {
         packet_timeout: Duration::from_millis(200),
         ..fast()
     };
-    let mut hid = CtapHid::open(t, opts).unwrap();
+    let mut hid = CtapHid::open(t, opts, CancelHandle::default()).unwrap();
     let err = hid.cbor(0x04, &[], &mut no_events()).unwrap_err();
     assert!(
-        matches!(err, CtapError::Transport(TransportError::Timeout(d)) if d == Duration::from_millis(200)),
+        matches!(err, CtapError::StoppedAnswering(d) if d == Duration::from_millis(200)),
         "{err:?}"
     );
     drop(hid);
@@ -465,13 +461,13 @@ fn error_frame_becomes_the_hid_code() {
     let (t, dev) = fake(|d| {
         d.init(CID, CAPS_FIDO2);
         d.request();
-        d.send(CID, ERROR, &[0x06]);
+        d.send(CID, ERROR, &[0x0B]);
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let err = hid.cbor(0x04, &[], &mut no_events()).unwrap_err();
     assert!(
-        matches!(err, CtapError::Hid(HidErrorCode::ChannelBusy)),
+        matches!(err, CtapError::Hid(HidErrorCode::InvalidChannel)),
         "{err:?}"
     );
     drop(hid);
@@ -485,7 +481,9 @@ fn error_frame_at_init_becomes_the_hid_code() {
         d.send(BROADCAST, ERROR, &[0x0B]);
         d.linger();
     });
-    let err = CtapHid::open(t, fast()).err().unwrap();
+    let err = CtapHid::open(t, fast(), CancelHandle::default())
+        .err()
+        .unwrap();
     assert!(
         matches!(err, CtapError::Hid(HidErrorCode::InvalidChannel)),
         "{err:?}"
@@ -506,7 +504,7 @@ fn keepalives_are_delivered_then_the_response() {
         d.send(CID, CBOR, &[0x00, 0xA1, 0x01, 0x02]);
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let mut events = Vec::new();
     let resp = hid.cbor(0x01, &[0xA0], &mut |e| events.push(e)).unwrap();
     assert_eq!(resp, vec![0xA1, 0x01, 0x02]);
@@ -528,7 +526,7 @@ fn non_zero_status_is_a_typed_error_and_empty_is_malformed() {
         d.send(CID, CBOR, &[]);
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let err = hid.cbor(0x06, &[0xA0], &mut no_events()).unwrap_err();
     assert!(
         matches!(err, CtapError::Status(CtapStatus::PinInvalid)),
@@ -548,7 +546,7 @@ fn answer_to_another_command_is_unexpected() {
         d.send(CID, MSG, &[0x90, 0x00]);
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let err = hid.cbor(0x04, &[], &mut no_events()).unwrap_err();
     assert!(
         matches!(
@@ -574,7 +572,7 @@ fn u2f_message_returns_the_raw_response() {
         d.send(CID, MSG, b"U2F_V2\x90\x00");
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     assert!(!hid.init_info().capabilities.cbor);
     let err = hid.cbor(0x04, &[], &mut no_events()).unwrap_err();
     assert!(matches!(err, CtapError::NotSupported(_)), "{err:?}");
@@ -596,7 +594,7 @@ fn wink_is_sent_when_supported() {
         seen_tx.send(req).unwrap();
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     hid.wink().unwrap();
     let req = seen_rx.recv_timeout(DEV_WAIT).unwrap();
     assert_eq!((req.cid, req.cmd, req.data.len()), (CID, WINK, 0));
@@ -607,7 +605,7 @@ fn wink_is_sent_when_supported() {
         d.init(CID, 0x04); // CBOR without WINK
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     assert!(matches!(hid.wink(), Err(CtapError::NotSupported(_))));
     drop(hid);
     dev.join().unwrap();
@@ -635,7 +633,7 @@ fn cancel_from_another_thread_sends_cancel_and_returns_cancelled() {
         }
         d.linger();
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let handle = hid.cancel_handle();
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let canceller = thread::spawn(move || {
@@ -671,7 +669,7 @@ fn an_external_cancel_handle_stops_commands_before_sending() {
         // Nothing may be sent after INIT.
         assert!(d.peer.rx.recv_timeout(Duration::from_millis(300)).is_err());
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let external = fido_doctor::ctap::ctaphid::CancelHandle::default();
     hid.set_cancel_handle(external.clone());
     external.cancel();
@@ -691,8 +689,12 @@ fn late_answers_to_an_abandoned_request_are_drained() {
         go_rx.recv_timeout(DEV_WAIT).unwrap();
         d.send(CID, CBOR, &[0x00, 0x01]);
         sent_tx.send(()).unwrap();
-        // Every later request gets the fresh answer.
+        // Every later request gets the fresh answer (the client's
+        // CTAPHID_CANCEL for the abandoned one needs none).
         while let Some(req) = d.try_request() {
+            if req.cmd == CANCEL {
+                continue;
+            }
             assert_eq!(req.data, vec![0x04]);
             d.send(CID, CBOR, &[0x00, 0x02]);
         }
@@ -701,10 +703,10 @@ fn late_answers_to_an_abandoned_request_are_drained() {
         response_timeout: Duration::from_millis(200),
         ..fast()
     };
-    let mut hid = CtapHid::open(t, opts).unwrap();
+    let mut hid = CtapHid::open(t, opts, CancelHandle::default()).unwrap();
     assert!(matches!(
         hid.cbor(0x04, &[], &mut no_events()),
-        Err(CtapError::Transport(TransportError::Timeout(_)))
+        Err(CtapError::NoAnswer(_))
     ));
     go_tx.send(()).unwrap();
     // The stale answer is now queued in the channel.
@@ -717,7 +719,7 @@ fn late_answers_to_an_abandoned_request_are_drained() {
                 again = Some(r);
                 break;
             }
-            Err(CtapError::Transport(TransportError::Timeout(_))) => continue,
+            Err(CtapError::NoAnswer(_)) => continue,
             Err(e) => panic!("{e:?}"),
         }
     }
@@ -733,7 +735,7 @@ fn device_dropped_is_gone() {
         d.request();
         // Unplugged: the device end disappears.
     });
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     let err = hid.cbor(0x04, &[], &mut no_events()).unwrap_err();
     dev.join().unwrap();
     assert!(
@@ -785,7 +787,7 @@ fn init_and_ping_over_udp_loopback() {
         reqs
     });
     let t = UdpTransport::open(remote, lo).unwrap();
-    let mut hid = CtapHid::open(t, fast()).unwrap();
+    let mut hid = CtapHid::open(t, fast(), CancelHandle::default()).unwrap();
     assert_eq!(hid.init_info().channel, CID);
     let data: Vec<u8> = (0..200u8).collect();
     hid.ping(&data).unwrap();

@@ -27,7 +27,8 @@ const EXPECTED: &[(&str, FindingId)] = &[
     ("no-pin", FindingId::PinNotSet),
     ("u2f-only", FindingId::KeyU2fOnly),
     ("pin-blocked", FindingId::PinBlocked),
-    ("pin-low", FindingId::PinRetriesLow),
+    // The right PIN resets the counter: after the check the key is fine.
+    ("pin-low", FindingId::OkKeyReady),
     ("store-full", FindingId::StoreFull),
     ("no-touch", FindingId::PresenceTimeout),
     ("refuse", FindingId::UserRefused),

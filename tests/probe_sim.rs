@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use fido_doctor::ctap::ctaphid::{CancelHandle, HidOptions};
 use fido_doctor::ctap::probe::{
-    self, FailureCode, FixedPin, KeyKind, Method, NoPin, Outcome, PinSource, ProbeEvent,
-    ProbeOptions, ProbeReport, Stage, UserVerification,
+    self, FailureCode, FixedPin, KeyKind, Method, NoPin, Outcome, PinAnswer, PinRequest, PinSource,
+    ProbeEvent, ProbeOptions, ProbeReport, Stage, UserVerification,
 };
 use fido_doctor::sim::{self, AutoTouch};
 use zeroize::Zeroizing;
@@ -44,9 +44,9 @@ struct Recording {
 }
 
 impl PinSource for Recording {
-    fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
-        self.asked.push(retries);
-        Some(Zeroizing::new(self.pin.to_owned()))
+    fn request_pin(&mut self, request: &PinRequest) -> PinAnswer {
+        self.asked.push(request.retries);
+        PinAnswer::Pin(Zeroizing::new(self.pin.to_owned()))
     }
 }
 
@@ -166,7 +166,11 @@ fn faulty_scenarios_map_to_failure_codes() {
         report.registration.failure().unwrap().code,
         FailureCode::TouchTimeout
     );
-    assert!(events.contains(&ProbeEvent::TouchNeeded));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ProbeEvent::TouchNeeded { .. }))
+    );
 }
 
 /// A PIN source that types a wrong PIN first, then the right one.
@@ -175,8 +179,10 @@ struct Corrected {
 }
 
 impl PinSource for Corrected {
-    fn pin(&mut self, _retries: Option<u32>) -> Option<Zeroizing<String>> {
-        (!self.answers.is_empty()).then(|| Zeroizing::new(self.answers.remove(0).to_owned()))
+    fn request_pin(&mut self, _request: &PinRequest) -> PinAnswer {
+        PinAnswer::from_option(
+            (!self.answers.is_empty()).then(|| Zeroizing::new(self.answers.remove(0).to_owned())),
+        )
     }
 }
 
@@ -213,7 +219,7 @@ fn cancel_while_waiting_for_touch() {
         &opts(),
         &mut pin,
         &mut |e| {
-            if e == ProbeEvent::TouchNeeded {
+            if matches!(e, ProbeEvent::TouchNeeded { .. }) {
                 canceller.cancel();
             }
         },
@@ -264,7 +270,12 @@ fn selection_waits_for_a_touch_and_reports_refusal() {
     );
     let mut events = Vec::new();
     s.select(&mut |e| events.push(e)).expect("touched");
-    assert!(events.contains(&ProbeEvent::TouchNeeded), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ProbeEvent::TouchNeeded { .. })),
+        "{events:?}"
+    );
 
     let (mut refused, _sim2) = session("refuse");
     let err = refused.select(&mut |_| {}).unwrap_err();

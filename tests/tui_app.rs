@@ -541,7 +541,12 @@ mod live {
             "nothing animates before the touch prompt"
         );
         update(&mut app, Msg::Probe(ProbeEvent::Stage(Stage::Register)));
-        update(&mut app, Msg::Probe(ProbeEvent::TouchNeeded));
+        update(
+            &mut app,
+            Msg::Probe(ProbeEvent::TouchNeeded {
+                timeout: std::time::Duration::from_secs(30),
+            }),
+        );
         assert!(app.wants_ticks());
         let screen = render_to_string(&app, 80, 24);
         assert!(screen.contains("Touch your key now"), "{screen}");
@@ -776,7 +781,7 @@ mod live {
             let msg = next(&rx);
             match &msg {
                 Msg::PinRequested { .. } => pin_asked += 1,
-                Msg::Probe(ProbeEvent::TouchNeeded) => touches += 1,
+                Msg::Probe(ProbeEvent::TouchNeeded { .. }) => touches += 1,
                 _ => {}
             }
             update(&mut app, msg);
@@ -906,7 +911,12 @@ fn live_screens_never_panic_at_any_size() {
         update(&mut app, ch('p'));
         states.push(app.clone());
         update(&mut app, key(KeyCode::Enter));
-        update(&mut app, Msg::Probe(ProbeEvent::TouchNeeded));
+        update(
+            &mut app,
+            Msg::Probe(ProbeEvent::TouchNeeded {
+                timeout: std::time::Duration::from_secs(30),
+            }),
+        );
         states.push(app.clone());
         update(&mut app, Msg::PinRequested { retries: Some(1) });
         states.push(app.clone());

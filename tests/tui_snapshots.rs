@@ -365,7 +365,12 @@ fn live_keys_probe_and_pin_screens() {
                 insta::assert_snapshot!(format!("live_pin_{lang}_{w}x{h}"), screen);
                 update(&mut app, support::ch('4'));
                 update(&mut app, key(KeyCode::Enter));
-                update(&mut app, Msg::Probe(ProbeEvent::TouchNeeded));
+                update(
+                    &mut app,
+                    Msg::Probe(ProbeEvent::TouchNeeded {
+                        timeout: std::time::Duration::from_secs(30),
+                    }),
+                );
                 for _ in 0..20 {
                     update(&mut app, Msg::Tick);
                 }
@@ -473,7 +478,12 @@ fn ascii_mode_live_screens_have_no_ambiguous_width_characters() {
                 app.practice.selected = i;
                 screens.push(render_to_string(&app, w, h));
                 update(&mut app, key(KeyCode::Enter));
-                update(&mut app, Msg::Probe(ProbeEvent::TouchNeeded));
+                update(
+                    &mut app,
+                    Msg::Probe(ProbeEvent::TouchNeeded {
+                        timeout: std::time::Duration::from_secs(30),
+                    }),
+                );
                 screens.push(render_to_string(&app, w, h));
                 update(&mut app, Msg::PinRequested { retries: Some(2) });
                 screens.push(render_to_string(&app, w, h));

@@ -10,6 +10,7 @@ use fido_doctor::diagnose::{self, DiagnosisContent, KeyFacts, RealSystem, Report
 use fido_doctor::transport::{DeviceSpec, TransportError, hid};
 
 use super::keys::run_probe;
+use super::pin::PinInput;
 use crate::cli::{CheckArgs, ReportArgs, ReportFormat};
 
 fn exit(report: &Report) -> ExitCode {
@@ -20,7 +21,7 @@ fn exit(report: &Report) -> ExitCode {
 /// A key that cannot be opened becomes a fact too (permission denied, gone…).
 fn probe_keys(
     device: Option<&str>,
-    pin_stdin: bool,
+    pin: PinInput,
     progress: bool,
     content: &DiagnosisContent,
 ) -> anyhow::Result<Vec<KeyFacts>> {
@@ -34,7 +35,7 @@ fn probe_keys(
     };
     let mut keys = Vec::new();
     for target in targets {
-        let facts = match run_probe(Some(&target), pin_stdin, progress) {
+        let facts = match run_probe(Some(&target), pin, progress) {
             Ok(report) => diagnose::keys_from_probes(std::slice::from_ref(&report), content),
             Err(e) => match e.downcast_ref::<TransportError>() {
                 // Nothing at that address: the same as no key at all.
@@ -57,12 +58,12 @@ fn build_report(
     source: &ContentSource,
     lang: Lang,
     device: Option<&str>,
-    pin_stdin: bool,
+    pin: PinInput,
     progress: bool,
 ) -> anyhow::Result<Report> {
     let content = DiagnosisContent::load(source, lang).context("loading content")?;
     let env = diagnose::gather_environment(&RealSystem);
-    let keys = probe_keys(device, pin_stdin, progress, &content)?;
+    let keys = probe_keys(device, pin, progress, &content)?;
     Ok(diagnose::diagnose(env, keys, &content))
 }
 
@@ -114,7 +115,10 @@ pub fn check(args: &CheckArgs, source: &ContentSource, lang: Lang) -> anyhow::Re
             source,
             lang,
             args.device.device.as_deref(),
-            args.pin_stdin,
+            PinInput {
+                stdin: args.pin_stdin,
+                allow_last_attempt: args.allow_last_pin_attempt,
+            },
             !args.device.json,
         )?,
     };
@@ -128,7 +132,16 @@ pub fn check(args: &CheckArgs, source: &ContentSource, lang: Lang) -> anyhow::Re
 
 /// `fido-doctor report`.
 pub fn report(args: &ReportArgs, source: &ContentSource, lang: Lang) -> anyhow::Result<ExitCode> {
-    let mut report = build_report(source, lang, args.device.as_deref(), args.pin_stdin, true)?;
+    let mut report = build_report(
+        source,
+        lang,
+        args.device.as_deref(),
+        PinInput {
+            stdin: args.pin_stdin,
+            allow_last_attempt: args.allow_last_pin_attempt,
+        },
+        true,
+    )?;
     if args.redact {
         report.redact();
     }

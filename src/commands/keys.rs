@@ -8,15 +8,14 @@ use std::time::Duration;
 use anyhow::Context;
 use fido_doctor::ctap::ctaphid::CancelHandle;
 use fido_doctor::ctap::probe::{
-    self, KeyKind, KeyReport, Outcome, PinSource, ProbeEvent, ProbeOptions, ProbeReport,
-    RememberedPin, Stage,
+    self, KeyKind, KeyReport, Outcome, ProbeEvent, ProbeOptions, ProbeReport, Stage,
 };
 use fido_doctor::device::{self, OpenDevice};
 use fido_doctor::sim::AfterDelay;
 use fido_doctor::transport::DeviceSpec;
 use fido_doctor::transport::hid;
 
-use super::pin::{PromptPin, StdinPin};
+use super::pin::PinInput;
 
 /// How long the simulated user of a `sim:` device takes to touch the key on the command line.
 pub const SIM_TOUCH_DELAY: Duration = Duration::from_millis(300);
@@ -68,8 +67,12 @@ pub fn info(device: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// `fido-doctor probe`: exit code 0 when every stage verified, 2 otherwise.
-pub fn probe(device: Option<&str>, pin_stdin: bool, json: bool) -> anyhow::Result<ExitCode> {
-    let report = run_probe(device, pin_stdin, !json)?;
+pub fn probe(
+    device: Option<&str>,
+    pin: impl Into<PinInput>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let report = run_probe(device, pin, !json)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -86,15 +89,11 @@ pub fn probe(device: Option<&str>, pin_stdin: bool, json: bool) -> anyhow::Resul
 /// stderr when `progress` is set.
 pub fn run_probe(
     device: Option<&str>,
-    pin_stdin: bool,
+    pin: impl Into<PinInput>,
     progress: bool,
 ) -> anyhow::Result<ProbeReport> {
     let (_, dev) = open_selected(device)?;
-    let mut pin: Box<dyn PinSource> = if pin_stdin {
-        Box::new(StdinPin::new())
-    } else {
-        Box::new(RememberedPin::new(PromptPin))
-    };
+    let mut pin = pin.into().interaction();
     let cancel = CancelHandle::default();
     let ctrl_c = cancel.clone();
     // Ctrl-C sends CTAPHID_CANCEL to the key instead of killing us mid-command.
@@ -118,8 +117,17 @@ fn progress_line(e: ProbeEvent) -> Option<String> {
         ProbeEvent::Stage(Stage::Info) => "- asking the key what it is".into(),
         ProbeEvent::Stage(Stage::Register) => "- registering a throw-away credential".into(),
         ProbeEvent::Stage(Stage::Authenticate) => "- signing in with it".into(),
-        ProbeEvent::TouchNeeded => "  touch your security key now (it blinks)".into(),
+        ProbeEvent::TouchNeeded { timeout } => format!(
+            "  touch your security key now (it blinks; {} s left)",
+            timeout.as_secs()
+        ),
         ProbeEvent::PinNeeded { .. } => "  the key asks for its PIN".into(),
+        ProbeEvent::UvNeeded { .. } => {
+            "  touch the key's fingerprint sensor with an enrolled finger".into()
+        }
+        ProbeEvent::UvFallbackToPin { .. } => {
+            "  the fingerprint did not work; the key's PIN is used instead".into()
+        }
         ProbeEvent::StageDone { ok, elapsed, .. } => format!(
             "  {} ({} ms)",
             if ok { "done" } else { "failed" },

@@ -1,10 +1,13 @@
 //! Where the command line gets a PIN from: the first line of standard input
 //! (`--pin-stdin`), or a masked prompt on the terminal. The PIN lives in
-//! zeroized memory and is never printed.
+//! zeroized memory and is never printed. The last PIN attempt is spent only
+//! with `--allow-last-pin-attempt`.
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use fido_doctor::ctap::probe::{PinSource, RememberedPin};
+use fido_doctor::ctap::probe::{
+    LastAttemptAllowed, PinAnswer, PinRequest, PinSource, RememberedPin, UserInteraction,
+};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::terminal;
 use zeroize::Zeroizing;
@@ -23,8 +26,8 @@ impl StdinPin {
     }
 }
 
-impl PinSource for StdinPin {
-    fn pin(&mut self, _retries: Option<u32>) -> Option<Zeroizing<String>> {
+impl StdinPin {
+    fn read(&mut self) -> Option<Zeroizing<String>> {
         if std::mem::replace(&mut self.read, true) {
             return None;
         }
@@ -35,26 +38,71 @@ impl PinSource for StdinPin {
     }
 }
 
+impl PinSource for StdinPin {
+    fn request_pin(&mut self, _request: &PinRequest) -> PinAnswer {
+        PinAnswer::from_option(self.read())
+    }
+}
+
 /// Asks on the terminal with echo off, showing `*` per character.
 /// Declines when there is no terminal.
 pub struct PromptPin;
 
 impl PinSource for PromptPin {
-    fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
+    fn request_pin(&mut self, request: &PinRequest) -> PinAnswer {
         if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-            return None;
+            return PinAnswer::Unavailable;
         }
         let mut err = std::io::stderr();
-        match retries {
+        match request.retries {
+            Some(1) => eprint!(
+                "PIN of the security key (LAST attempt: a wrong PIN blocks the key, Esc to cancel): "
+            ),
             Some(n) => eprint!("PIN of the security key ({n} attempts left, Esc to cancel): "),
             None => eprint!("PIN of the security key (Esc to cancel): "),
         }
         let _ = err.flush();
-        terminal::enable_raw_mode().ok()?;
+        if terminal::enable_raw_mode().is_err() {
+            return PinAnswer::Unavailable;
+        }
         let pin = read_masked(&mut err);
         let _ = terminal::disable_raw_mode();
         eprintln!();
-        pin
+        PinAnswer::from_option(pin)
+    }
+}
+
+/// The PIN input the command line chose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PinInput {
+    /// `--pin-stdin`: read the PIN from standard input.
+    pub stdin: bool,
+    /// `--allow-last-pin-attempt`: spend the last PIN attempt if it comes to that.
+    pub allow_last_attempt: bool,
+}
+
+impl From<bool> for PinInput {
+    fn from(stdin: bool) -> Self {
+        PinInput {
+            stdin,
+            allow_last_attempt: false,
+        }
+    }
+}
+
+impl PinInput {
+    /// The interaction to hand to the probe.
+    pub fn interaction(self) -> Box<dyn UserInteraction> {
+        let base: Box<dyn UserInteraction> = if self.stdin {
+            Box::new(StdinPin::new())
+        } else {
+            Box::new(RememberedPin::new(PromptPin))
+        };
+        if self.allow_last_attempt {
+            Box::new(LastAttemptAllowed(base))
+        } else {
+            base
+        }
     }
 }
 

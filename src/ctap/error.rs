@@ -65,6 +65,18 @@ pub enum CtapError {
         /// The status word.
         sw: u16,
     },
+    /// The key sent nothing at all within this long (hung, or not a
+    /// working authenticator).
+    #[error("the key did not answer within {} ms", .0.as_millis())]
+    NoAnswer(std::time::Duration),
+    /// The key started answering (KEEPALIVE or part of a response) and then
+    /// went silent for this long, mid-command.
+    #[error("the key stopped answering mid-command (silent for {} ms)", .0.as_millis())]
+    StoppedAnswering(std::time::Duration),
+    /// The key asked for a touch (KEEPALIVE UP_NEEDED) and nobody touched it
+    /// within this long.
+    #[error("the key was not touched within {} s", .0.as_secs())]
+    UserPresenceTimeout(std::time::Duration),
     /// The operation was cancelled by the user of this program.
     #[error("cancelled")]
     Cancelled,

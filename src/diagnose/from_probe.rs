@@ -16,7 +16,9 @@ impl FailureKind {
         match code {
             FailureCode::PermissionDenied => FailureKind::PermissionDenied,
             FailureCode::DeviceGone | FailureCode::NotFound => FailureKind::Gone,
-            FailureCode::Timeout => FailureKind::NoResponse,
+            FailureCode::Timeout | FailureCode::KeyHung | FailureCode::KeyStopped => {
+                FailureKind::NoResponse
+            }
             FailureCode::TouchTimeout => FailureKind::PresenceTimeout,
             FailureCode::UserRefused => FailureKind::UserRefused,
             FailureCode::PinBlocked => FailureKind::PinBlocked,
@@ -25,16 +27,25 @@ impl FailureKind {
             FailureCode::PinNotSet => FailureKind::PinNotSet,
             FailureCode::KeyStoreFull => FailureKind::StoreFull,
             // Garbled frames or answers whose signatures do not check out.
-            FailureCode::HidError | FailureCode::Malformed | FailureCode::VerificationFailed => {
-                FailureKind::Malformed
-            }
-            FailureCode::Cancelled | FailureCode::PinDeclined => FailureKind::Cancelled,
+            FailureCode::HidError
+            | FailureCode::Malformed
+            | FailureCode::VerificationFailed
+            | FailureCode::AttestationInvalid => FailureKind::Malformed,
+            FailureCode::Cancelled
+            | FailureCode::PinDeclined
+            | FailureCode::PinUnavailable
+            | FailureCode::PinLastAttemptWithheld => FailureKind::Cancelled,
             FailureCode::Transport
             | FailureCode::PinFormat
             | FailureCode::UvBlocked
             | FailureCode::NotSupported
             | FailureCode::CtapStatus
-            | FailureCode::U2fStatus => FailureKind::Other,
+            | FailureCode::U2fStatus
+            | FailureCode::PinUnsupported
+            | FailureCode::KeyInUse
+            | FailureCode::UvInvalid
+            | FailureCode::UvNotEnrolled
+            | FailureCode::OpenFailed => FailureKind::Other,
         }
     }
 }

@@ -130,6 +130,8 @@ impl FailureKind {
             // 0x6985: conditions not satisfied — U2F's "touch the key" answer.
             CtapError::U2f { sw: 0x6985 } => FailureKind::PresenceTimeout,
             CtapError::U2f { .. } | CtapError::NotSupported(_) => FailureKind::Other,
+            CtapError::NoAnswer(_) | CtapError::StoppedAnswering(_) => FailureKind::NoResponse,
+            CtapError::UserPresenceTimeout(_) => FailureKind::PresenceTimeout,
             CtapError::Cancelled => FailureKind::Cancelled,
         }
     }

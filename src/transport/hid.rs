@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{REPORT_LEN, Report, Transport, TransportError};
+use super::{REPORT_LEN, Report, Transport, TransportError, deadline_after};
 
 /// HID usage page of FIDO authenticators.
 pub const FIDO_USAGE_PAGE: u16 = 0xF1D0;
@@ -241,14 +241,6 @@ pub fn output_buffer(report: &Report) -> [u8; REPORT_LEN + 1] {
     let mut out = [0u8; REPORT_LEN + 1];
     out[1..].copy_from_slice(report);
     out
-}
-
-/// `now + d`, saturating far in the future instead of overflowing.
-fn deadline_after(d: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(d)
-        .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
-        .unwrap_or(now)
 }
 
 /// An open FIDO key.

@@ -9,7 +9,7 @@ pub mod inproc;
 mod spec;
 pub mod udp;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use spec::DeviceSpec;
 
@@ -84,4 +84,13 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     fn name(&self) -> String {
         (**self).name()
     }
+}
+
+/// `now + d`, saturating far in the future instead of overflowing (every
+/// bounded wait in the program computes its deadline with this).
+pub fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
+        .unwrap_or(now)
 }

@@ -12,21 +12,13 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::{REPORT_LEN, Report, Transport, TransportError};
+use super::{REPORT_LEN, Report, Transport, TransportError, deadline_after};
 
 /// Largest datagram read; bigger ones are truncated by the OS and dropped here.
 const DATAGRAM_BUF: usize = 2048;
 /// Shortest read timeout handed to the OS (a zero timeout means "block
 /// forever" to `set_read_timeout`, so it is never passed).
 const MIN_WAIT: Duration = Duration::from_millis(1);
-
-/// `now + d`, saturating far in the future instead of overflowing.
-fn deadline_after(d: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(d)
-        .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
-        .unwrap_or(now)
-}
 
 fn io_err(addr: SocketAddr, source: std::io::Error) -> TransportError {
     TransportError::Io {

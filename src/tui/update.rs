@@ -188,11 +188,14 @@ fn on_probe_event(app: &mut App, event: ProbeEvent) {
             }
             p.touch_since = None;
         }
-        ProbeEvent::TouchNeeded => {
+        ProbeEvent::TouchNeeded { .. } => {
             p.touch_since = Some(tick);
             p.pin = None;
         }
-        ProbeEvent::Processing | ProbeEvent::PinNeeded { .. } => {}
+        ProbeEvent::Processing
+        | ProbeEvent::PinNeeded { .. }
+        | ProbeEvent::UvNeeded { .. }
+        | ProbeEvent::UvFallbackToPin { .. } => {}
     }
 }
 

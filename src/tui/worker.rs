@@ -16,7 +16,9 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::ctap::ctaphid::{CancelHandle, CtapHid, HidOptions};
-use crate::ctap::probe::{self, PinSource, ProbeEvent, ProbeOptions, RememberedPin};
+use crate::ctap::probe::{
+    self, PinAnswer, PinRequest, PinSource, ProbeEvent, ProbeOptions, RememberedPin,
+};
 use crate::device;
 use crate::diagnose::{self, DiagnosisContent, Environment, KeyFacts, RealSystem};
 use crate::sim::{AutoTouch, Presence, PresenceButton};
@@ -304,13 +306,19 @@ impl ChannelPin {
     }
 }
 
-impl PinSource for ChannelPin {
-    fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
+impl ChannelPin {
+    fn ask(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
         // Answers typed for an earlier request are stale.
         while self.rx.try_recv().is_ok() {}
         self.tx.send(Msg::PinRequested { retries }).ok()?;
         let PinSecret(pin) = self.rx.recv_timeout(self.timeout).ok()?;
         (!pin.is_empty()).then_some(pin)
+    }
+}
+
+impl PinSource for ChannelPin {
+    fn request_pin(&mut self, request: &PinRequest) -> PinAnswer {
+        PinAnswer::from_option(self.ask(request.retries))
     }
 }
 
@@ -371,7 +379,8 @@ pub fn send_diagnosis(tx: &Sender<Msg>, config: &WorkerConfig, keys: Vec<KeyFact
 fn wink(device: &str) -> Result<(), String> {
     let spec = device.parse::<DeviceSpec>().map_err(|e| e.to_string())?;
     let dev = device::open(&spec, Box::new(AutoTouch)).map_err(|e| e.to_string())?;
-    let mut hid = CtapHid::open(dev, HidOptions::default()).map_err(|e| e.to_string())?;
+    let mut hid = CtapHid::open(dev, HidOptions::default(), CancelHandle::default())
+        .map_err(|e| e.to_string())?;
     hid.wink().map_err(|e| e.to_string())
 }
 
@@ -455,6 +464,21 @@ mod tests {
         );
     }
 
+    /// Asks `src` for the PIN as the probe does and returns the answer's text.
+    fn asked(src: &mut dyn PinSource, retries: Option<u32>) -> Option<String> {
+        let request = PinRequest {
+            retries,
+            last_attempt: retries == Some(1),
+            previous_wrong: false,
+            rp_id: "fido-doctor.invalid".into(),
+            uv_fallback: None,
+        };
+        match src.request_pin(&request) {
+            PinAnswer::Pin(p) => Some(p.to_string()),
+            _ => None,
+        }
+    }
+
     #[test]
     fn channel_pin_asks_once_and_asks_again_after_a_wrong_pin() {
         let (tx, rx) = mpsc::channel();
@@ -475,18 +499,9 @@ mod tests {
                 .unwrap();
             (first, second)
         });
-        assert_eq!(
-            src.pin(Some(8)).as_deref().map(String::as_str),
-            Some("1234")
-        );
-        assert_eq!(
-            src.pin(Some(8)).as_deref().map(String::as_str),
-            Some("1234")
-        );
-        assert_eq!(
-            src.pin(Some(7)).as_deref().map(String::as_str),
-            Some("5678")
-        );
+        assert_eq!(asked(&mut src, Some(8)).as_deref(), Some("1234"));
+        assert_eq!(asked(&mut src, Some(8)).as_deref(), Some("1234"));
+        assert_eq!(asked(&mut src, Some(7)).as_deref(), Some("5678"));
         let (first, second) = answer.join().unwrap();
         assert_eq!(first, Msg::PinRequested { retries: Some(8) });
         assert_eq!(second, Msg::PinRequested { retries: Some(7) });
@@ -498,7 +513,7 @@ mod tests {
         let (pin_tx, pin_rx) = mpsc::channel::<PinSecret>();
         drop(pin_tx);
         let mut src = ChannelPin::new(tx, pin_rx, Duration::from_secs(30));
-        assert_eq!(src.pin(None), None);
+        assert_eq!(asked(&mut src, None), None);
     }
 
     #[test]

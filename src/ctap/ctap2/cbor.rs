@@ -1,5 +1,6 @@
 //! CBOR helpers for CTAP2: canonical encoding of request maps (CTAP2 canonical
-//! form: map keys sorted by encoded length, then bytewise) and bounded,
+//! form: map keys sorted by major type, then length, then bytewise)
+//! and bounded,
 //! panic-free decoding of response maps with typed field access.
 
 use ciborium::Value;
@@ -45,13 +46,24 @@ pub fn canonicalize(v: &Value) -> Value {
                     (raw_encode(&k), k, canonicalize(val))
                 })
                 .collect();
-            sorted.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
+            sorted.sort_by(|a, b| canonical_key_order(&a.0, &b.0));
             Value::Map(sorted.into_iter().map(|(_, k, v)| (k, v)).collect())
         }
         Value::Array(items) => Value::Array(items.iter().map(canonicalize).collect()),
         Value::Tag(t, inner) => Value::Tag(*t, Box::new(canonicalize(inner))),
         other => other.clone(),
     }
+}
+
+/// CTAP2 canonical order of two encoded map keys: the lower major type
+/// first, then the shorter length, then bytewise. The major type and the
+/// length both live in the leading bytes of the encoding (the initial byte
+/// and its argument), so comparing the encodings bytewise gives exactly that
+/// order, and it is the order of the specification's example (where `[100]`
+/// sorts before the shorter `[-1]`: both are arrays of length one, and
+/// 0x18 < 0x20 decides).
+fn canonical_key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.cmp(b)
 }
 
 /// Encodes `v` in CTAP2 canonical form.
@@ -290,6 +302,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn canonical_order_is_the_ctap2_specification_example() {
+        // CTAP 2.1 §8 (message encoding) lists these keys in canonical order:
+        // 10, 100, -1, "z", "aa", [100], [-1], false.
+        let sorted = [
+            int(10),
+            int(100),
+            int(-1),
+            text("z"),
+            text("aa"),
+            Value::Array(vec![int(100)]),
+            Value::Array(vec![int(-1)]),
+            Value::Bool(false),
+        ];
+        let mut shuffled: Vec<(Value, Value)> = sorted
+            .iter()
+            .rev()
+            .cloned()
+            .enumerate()
+            .map(|(i, k)| (k, int(i as i64)))
+            .collect();
+        shuffled.swap(0, 3);
+        let Value::Map(out) = canonicalize(&Value::Map(shuffled)) else {
+            panic!("not a map")
+        };
+        let keys: Vec<Value> = out.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, sorted);
+    }
+
+    #[test]
     fn canonical_orders_int_then_negative_then_text_by_length() {
         let v = Value::Map(vec![
             (text("name"), int(1)),
@@ -299,9 +340,10 @@ mod tests {
             (int(3), int(5)),
         ]);
         let enc = encode_canonical(&v);
-        // map(5), 3, 5, -1(0x20), 2, 24 (0x18 0x18), 4, "id", 3, "name", 1
+        // map(5), 3, 5, 24 (0x18 0x18), 4, -1 (0x20), 2, "id", 3, "name", 1:
+        // unsigned before negative whatever the length (major type first).
         let expected = [
-            0xA5, 0x03, 0x05, 0x20, 0x02, 0x18, 0x18, 0x04, 0x62, b'i', b'd', 0x03, 0x64, b'n',
+            0xA5, 0x03, 0x05, 0x18, 0x18, 0x04, 0x20, 0x02, 0x62, b'i', b'd', 0x03, 0x64, b'n',
             b'a', b'm', b'e', 0x01,
         ];
         assert_eq!(enc, expected);

@@ -43,8 +43,11 @@ pub struct GetInfo {
     pub max_credential_id_length: Option<u64>,
     /// 0x09 transports.
     pub transports: Vec<String>,
-    /// 0x0A algorithms.
+    /// 0x0A algorithms (empty when absent: see [`GetInfo::reported_algorithms`]).
     pub algorithms: Vec<Algorithm>,
+    /// True when the key sent no `algorithms` field at all.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub algorithms_absent: bool,
     /// 0x0B maxSerializedLargeBlobArray.
     pub max_serialized_large_blob_array: Option<u64>,
     /// 0x0C forcePINChange.
@@ -67,6 +70,10 @@ pub struct GetInfo {
     pub remaining_discoverable_credentials: Option<u64>,
     /// 0x15 vendorPrototypeConfigCommands.
     pub vendor_prototype_config_commands: Vec<u64>,
+    /// Optional fields that were odd (wrong type, bad entries) and were
+    /// dropped instead of failing the decoding, in English.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub anomalies: Vec<String>,
     /// Keys not known to this program (kept, not serialized).
     #[serde(skip)]
     pub unknown: BTreeMap<i64, Value>,
@@ -74,10 +81,15 @@ pub struct GetInfo {
 
 impl GetInfo {
     /// Decodes a GetInfo response body (status byte already stripped).
+    ///
+    /// Only what every key must send is strict (a CBOR map with `versions`
+    /// and a 16-byte `aaguid`); an optional field of the wrong type is
+    /// dropped and described in [`GetInfo::anomalies`], and keys this
+    /// program does not know are kept in [`GetInfo::unknown`].
     pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
         let mut m = IntMap::decode(data, WHAT)?;
+        let mut anomalies = Vec::new();
         let versions = m.required(0x01, IntMap::text_array)?;
-        let extensions = m.text_array(0x02)?.unwrap_or_default();
         let aaguid_bytes = m.required(0x03, IntMap::bytes)?;
         let aaguid: [u8; 16] =
             aaguid_bytes
@@ -88,71 +100,66 @@ impl GetInfo {
                     field: "3 (aaguid)".into(),
                     reason: format!("{} bytes, expected 16", aaguid_bytes.len()),
                 })?;
-        let options = match m.map(0x04)? {
-            None => BTreeMap::new(),
-            Some(entries) => {
-                let mut out = BTreeMap::new();
-                for (k, v) in entries {
-                    let Value::Text(k) = k else {
-                        return Err(wrong("4 (options)", "map with text keys"));
-                    };
-                    // Only booleans are defined; ignore anything else rather than fail.
-                    if let Value::Bool(b) = v {
-                        out.insert(k, b);
-                    }
+        let extensions = opt(&mut anomalies, m.text_array(0x02)).unwrap_or_default();
+        let options_raw = opt(&mut anomalies, m.map(0x04));
+        let max_msg_size = opt(&mut anomalies, m.uint(0x05));
+        let pin_uv_auth_protocols = opt(&mut anomalies, m.uint_array(0x06)).unwrap_or_default();
+        let max_credential_count_in_list = opt(&mut anomalies, m.uint(0x07));
+        let max_credential_id_length = opt(&mut anomalies, m.uint(0x08));
+        let transports = opt(&mut anomalies, m.text_array(0x09)).unwrap_or_default();
+        let algorithms_raw = opt(&mut anomalies, m.array(0x0A));
+        let max_serialized_large_blob_array = opt(&mut anomalies, m.uint(0x0B));
+        let force_pin_change = opt(&mut anomalies, m.boolean(0x0C));
+        let min_pin_length = opt(&mut anomalies, m.uint(0x0D));
+        let firmware_version = opt(&mut anomalies, m.uint(0x0E));
+        let max_cred_blob_length = opt(&mut anomalies, m.uint(0x0F));
+        let max_rpids_for_set_min_pin_length = opt(&mut anomalies, m.uint(0x10));
+        let preferred_platform_uv_attempts = opt(&mut anomalies, m.uint(0x11));
+        let uv_modality = opt(&mut anomalies, m.uint(0x12));
+        let certifications_raw = opt(&mut anomalies, m.map(0x13));
+        let remaining_discoverable_credentials = opt(&mut anomalies, m.uint(0x14));
+        let vendor_prototype_config_commands =
+            opt(&mut anomalies, m.uint_array(0x15)).unwrap_or_default();
+        let mut options = BTreeMap::new();
+        for (k, v) in options_raw.unwrap_or_default() {
+            match (k, v) {
+                (Value::Text(k), Value::Bool(b)) => {
+                    options.insert(k, b);
                 }
-                out
+                // Only booleans are defined.
+                (Value::Text(k), _) => anomalies.push(format!("option {k:?} is not a boolean")),
+                _ => anomalies.push("field 4 (options) has a key that is not text".into()),
             }
-        };
-        let max_msg_size = m.uint(0x05)?;
-        let pin_uv_auth_protocols = m.uint_array(0x06)?.unwrap_or_default();
-        let max_credential_count_in_list = m.uint(0x07)?;
-        let max_credential_id_length = m.uint(0x08)?;
-        let transports = m.text_array(0x09)?.unwrap_or_default();
-        let algorithms = match m.array(0x0A)? {
-            None => Vec::new(),
-            Some(items) => items
-                .iter()
-                .map(|item| {
-                    let Value::Map(entries) = item else {
-                        return Err(wrong("10 (algorithms)", "array of maps"));
-                    };
-                    let alg = text_key(entries, "alg")
-                        .and_then(as_i64)
-                        .ok_or_else(|| wrong("10 (algorithms).alg", "integer"))?;
-                    let kind = match text_key(entries, "type") {
-                        Some(Value::Text(t)) => t.clone(),
-                        _ => return Err(wrong("10 (algorithms).type", "text string")),
-                    };
-                    Ok(Algorithm { kind, alg })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        let max_serialized_large_blob_array = m.uint(0x0B)?;
-        let force_pin_change = m.boolean(0x0C)?;
-        let min_pin_length = m.uint(0x0D)?;
-        let firmware_version = m.uint(0x0E)?;
-        let max_cred_blob_length = m.uint(0x0F)?;
-        let max_rpids_for_set_min_pin_length = m.uint(0x10)?;
-        let preferred_platform_uv_attempts = m.uint(0x11)?;
-        let uv_modality = m.uint(0x12)?;
-        let certifications = match m.map(0x13)? {
-            None => BTreeMap::new(),
-            Some(entries) => {
-                let mut out = BTreeMap::new();
-                for (k, v) in entries {
-                    match (k, as_u64(&v)) {
-                        (Value::Text(k), Some(level)) => {
-                            out.insert(k, level);
-                        }
-                        _ => return Err(wrong("19 (certifications)", "map of text to integer")),
-                    }
+        }
+        let algorithms_absent = algorithms_raw.is_none();
+        let mut algorithms = Vec::new();
+        for item in algorithms_raw.unwrap_or_default() {
+            let Value::Map(entries) = &item else {
+                anomalies.push("field 10 (algorithms) has an entry that is not a map".into());
+                continue;
+            };
+            let alg = text_key(entries, "alg").and_then(as_i64);
+            let kind = match text_key(entries, "type") {
+                Some(Value::Text(t)) => Some(t.clone()),
+                _ => None,
+            };
+            match (alg, kind) {
+                (Some(alg), Some(kind)) => algorithms.push(Algorithm { kind, alg }),
+                _ => anomalies.push(
+                    "field 10 (algorithms) has an entry without integer alg and text type".into(),
+                ),
+            }
+        }
+        let mut certifications = BTreeMap::new();
+        for (k, v) in certifications_raw.unwrap_or_default() {
+            match (k, as_u64(&v)) {
+                (Value::Text(k), Some(level)) => {
+                    certifications.insert(k, level);
                 }
-                out
+                _ => anomalies
+                    .push("field 19 (certifications) is not a map of text to integer".into()),
             }
-        };
-        let remaining_discoverable_credentials = m.uint(0x14)?;
-        let vendor_prototype_config_commands = m.uint_array(0x15)?.unwrap_or_default();
+        }
         let unknown = m.into_rest().into_iter().collect();
         Ok(Self {
             versions,
@@ -165,6 +172,7 @@ impl GetInfo {
             max_credential_id_length,
             transports,
             algorithms,
+            algorithms_absent,
             max_serialized_large_blob_array,
             force_pin_change,
             min_pin_length,
@@ -176,8 +184,15 @@ impl GetInfo {
             certifications,
             remaining_discoverable_credentials,
             vendor_prototype_config_commands,
+            anomalies,
             unknown,
         })
+    }
+
+    /// The algorithms the key lists, or `None` when it lists none (then
+    /// ES256 is what a client assumes; saying so is the caller's job).
+    pub fn reported_algorithms(&self) -> Option<&[Algorithm]> {
+        (!self.algorithms_absent).then_some(self.algorithms.as_slice())
     }
 
     fn option(&self, name: &str) -> Option<bool> {
@@ -241,10 +256,10 @@ impl GetInfo {
     }
 }
 
-fn wrong(field: &str, expected: &'static str) -> DecodeError {
-    DecodeError::WrongType {
-        what: WHAT,
-        field: field.into(),
-        expected,
-    }
+/// An optional field: a decoding problem becomes an anomaly and the field absent.
+fn opt<T>(anomalies: &mut Vec<String>, r: Result<Option<T>, DecodeError>) -> Option<T> {
+    r.unwrap_or_else(|e| {
+        anomalies.push(e.detail());
+        None
+    })
 }

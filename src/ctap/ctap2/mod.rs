@@ -4,6 +4,7 @@
 
 pub mod cbor;
 pub mod client_pin;
+pub mod command;
 pub mod get_assertion;
 pub mod get_info;
 pub mod hex_serde;
@@ -11,6 +12,9 @@ pub mod make_credential;
 pub mod pin_protocol;
 
 pub use client_pin::{ClientPinResponse, Permissions};
+pub use command::{
+    ClientPinRequest, Command, GetInfoRequest, GetNextAssertionRequest, SelectionRequest,
+};
 pub use get_assertion::{Assertion, GetAssertionRequest};
 pub use get_info::GetInfo;
 pub use make_credential::{Attestation, MakeCredentialRequest};

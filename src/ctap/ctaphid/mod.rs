@@ -3,35 +3,47 @@
 //! and cancellation. Works over any [`Transport`].
 //!
 //! The framing itself lives in [`packet`] as pure code; this module adds
-//! the waiting: every wait is bounded by [`HidOptions`] and checked against
-//! the [`CancelHandle`] in short slices.
+//! the waiting, the way a careful platform does it: every wait is bounded
+//! by [`HidOptions`] and follows the key (a quick answer for commands
+//! without crypto or user action, a few seconds for crypto, up to the touch
+//! timeout while the key sends KEEPALIVE), a busy channel is retried with a
+//! short backoff, and every give-up (deadline, silence, [`CancelHandle`])
+//! sends CTAPHID_CANCEL and drains the channel so the key stops blinking
+//! and a later command does not read a stale answer.
 
+mod info;
 pub mod packet;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::RngCore;
-use serde::Serialize;
 
+use crate::ctap::ctap2::Command;
 use crate::ctap::error::CtapError;
 use crate::ctap::status::{CtapStatus, HidErrorCode};
-use crate::transport::{Report, Transport, TransportError};
+use crate::transport::{Report, Transport, TransportError, deadline_after};
 
+pub use info::{CancelHandle, Capabilities, HidEvent, InitInfo};
 pub use packet::{BROADCAST_CID, MAX_MESSAGE, Message, Reassembler, Step, cmd, fragment};
 
 /// How long to wait for what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HidOptions {
-    /// Longest wait for a complete response after a request was sent,
-    /// keep-alives included (a key waiting for a touch keeps sending
-    /// KEEPALIVE; the wait ends at this limit). Default 30 s.
+    /// Longest wait for a complete response while the key keeps sending
+    /// KEEPALIVE (a key waiting for a touch does; the wait ends at this
+    /// limit). Also caps every other wait of a command. Default 30 s.
     pub response_timeout: Duration,
     /// Longest gap between the packets of one response. Default 1.5 s.
     pub packet_timeout: Duration,
-    /// Longest wait for the answer to CTAPHID_INIT. Default 3 s.
+    /// Longest silence for INIT and for commands without crypto or user
+    /// action (GetInfo, PING, WINK). Default 900 ms.
     pub init_timeout: Duration,
+    /// Longest silence before the first packet of a command that does crypto
+    /// (ClientPIN, MakeCredential, GetAssertion, U2F). Default 3 s.
+    pub command_timeout: Duration,
+    /// Longest silence after a KEEPALIVE before the key counts as stopped
+    /// (keys send one every 100 ms). Default 1 s.
+    pub keepalive_gap: Duration,
     /// Largest response accepted, in bytes (capped at [`MAX_MESSAGE`], the
     /// default: 7609 = 57 + 128 × 59).
     pub max_message: usize,
@@ -42,110 +54,24 @@ impl Default for HidOptions {
         HidOptions {
             response_timeout: Duration::from_secs(30),
             packet_timeout: Duration::from_millis(1500),
-            init_timeout: Duration::from_secs(3),
+            init_timeout: Duration::from_millis(900),
+            command_timeout: Duration::from_secs(3),
+            keepalive_gap: Duration::from_secs(1),
             max_message: MAX_MESSAGE,
         }
     }
 }
 
-/// Capability flags from the INIT response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Capabilities {
-    /// CAPABILITY_WINK (0x01): the device can blink on CTAPHID_WINK.
-    pub wink: bool,
-    /// CAPABILITY_CBOR (0x04): the device speaks CTAP2 (CTAPHID_CBOR).
-    pub cbor: bool,
-    /// CAPABILITY_NMSG (0x08): the device does NOT implement CTAPHID_MSG (U2F).
-    pub nmsg: bool,
-    /// The raw flag byte.
-    pub raw: u8,
-}
-
-impl Capabilities {
-    /// Decodes the capability byte.
-    pub fn from_bits(raw: u8) -> Self {
-        Capabilities {
-            wink: raw & 0x01 != 0,
-            cbor: raw & 0x04 != 0,
-            nmsg: raw & 0x08 != 0,
-            raw,
-        }
-    }
-}
-
-/// What the device told us in its INIT response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct InitInfo {
-    /// The channel allocated to us.
-    pub channel: u32,
-    /// CTAPHID protocol version (2 for current devices).
-    pub protocol_version: u8,
-    /// Device version: (major, minor, build), vendor-defined.
-    pub device_version: (u8, u8, u8),
-    /// Capability flags.
-    pub capabilities: Capabilities,
-}
-
-impl InitInfo {
-    /// Parses the 17-byte INIT response payload (extra bytes are ignored).
-    /// Returns the nonce it echoes and the information.
-    pub fn parse(data: &[u8]) -> Result<([u8; 8], InitInfo), CtapError> {
-        let d: &[u8; 17] = data
-            .get(..17)
-            .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| {
-                CtapError::malformed(
-                    "CTAPHID_INIT response",
-                    format!("{} bytes, expected at least 17", data.len()),
-                )
-            })?;
-        let mut nonce = [0u8; 8];
-        nonce.copy_from_slice(&d[..8]);
-        let channel = u32::from_be_bytes([d[8], d[9], d[10], d[11]]);
-        Ok((
-            nonce,
-            InitInfo {
-                channel,
-                protocol_version: d[12],
-                device_version: (d[13], d[14], d[15]),
-                capabilities: Capabilities::from_bits(d[16]),
-            },
-        ))
-    }
-}
-
-/// Progress reported while waiting for a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum HidEvent {
-    /// KEEPALIVE status 1: the authenticator is working.
-    Processing,
-    /// KEEPALIVE status 2: the authenticator waits for a touch.
-    UpNeeded,
-}
-
-/// Cancels the command running on a [`CtapHid`] from another thread.
-///
-/// The request is sticky: once cancelled, the running command and every
-/// later one on the same [`CtapHid`] end with [`CtapError::Cancelled`]
-/// (commands are not even sent) until [`CancelHandle::reset`] is called.
-#[derive(Debug, Clone, Default)]
-pub struct CancelHandle(Arc<AtomicBool>);
-
-impl CancelHandle {
-    /// Requests cancellation.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether cancellation was requested.
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    /// Clears a previous request so new commands run again.
-    pub fn reset(&self) {
-        self.0.store(false, Ordering::SeqCst);
-    }
+/// How long a command may take, by what the key has to do for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitClass {
+    /// No crypto, no user action (GetInfo, PING, WINK): the first packet
+    /// within [`HidOptions::init_timeout`].
+    Quick,
+    /// Crypto on a possibly slow secure element, or user action announced by
+    /// KEEPALIVE: the first packet within [`HidOptions::command_timeout`],
+    /// then up to [`HidOptions::response_timeout`] while keep-alives come.
+    Slow,
 }
 
 /// Length of one wait slice, so cancellation is noticed quickly.
@@ -156,8 +82,25 @@ const MAX_NONCE_SKIPS: usize = 16;
 const MAX_IGNORED: usize = 1024;
 /// Reports drained (and dropped) before a request after an aborted exchange.
 const MAX_DRAIN: usize = 256;
-/// How long to wait for the device to confirm a CTAPHID_CANCEL.
-const CANCEL_CONFIRM: Duration = Duration::from_millis(1000);
+/// How long to wait for a live device (one that was sending KEEPALIVE) to
+/// confirm a CTAPHID_CANCEL.
+const CANCEL_CONFIRM: Duration = Duration::from_millis(500);
+/// How long to drain after giving up on a silent device.
+const SILENT_DRAIN: Duration = Duration::from_millis(30);
+/// First backoff after ERR_CHANNEL_BUSY (doubles up to [`BUSY_BACKOFF_MAX`]).
+const BUSY_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest backoff between busy retries.
+const BUSY_BACKOFF_MAX: Duration = Duration::from_millis(400);
+/// How long a busy channel is retried (within the command's own limit).
+const BUSY_WINDOW: Duration = Duration::from_secs(3);
+
+/// Why an exchange gave up (decides how the CANCEL is confirmed).
+enum GiveUp {
+    /// The key was silent: drain briefly.
+    Silent(CtapError),
+    /// The key was alive (keep-alives) or we cancelled: wait for its answer.
+    Live(CtapError),
+}
 
 /// A CTAPHID connection to one authenticator on its own channel.
 pub struct CtapHid<T: Transport> {
@@ -172,8 +115,13 @@ pub struct CtapHid<T: Transport> {
 impl<T: Transport> CtapHid<T> {
     /// Allocates a channel with CTAPHID_INIT on the broadcast channel, using
     /// a random 8-byte nonce. INIT responses with another nonce (meant for
-    /// another program) are skipped, up to a bound.
-    pub fn open(transport: T, options: HidOptions) -> Result<Self, CtapError> {
+    /// another program) are skipped, up to a bound. `cancel` (shared with a
+    /// UI thread or a Ctrl-C handler) ends INIT and every later command.
+    pub fn open(
+        transport: T,
+        options: HidOptions,
+        cancel: CancelHandle,
+    ) -> Result<Self, CtapError> {
         let mut me = CtapHid {
             transport,
             options,
@@ -183,9 +131,12 @@ impl<T: Transport> CtapHid<T> {
                 device_version: (0, 0, 0),
                 capabilities: Capabilities::from_bits(0),
             },
-            cancel: CancelHandle::default(),
+            cancel,
             dirty: false,
         };
+        if me.cancel.is_cancelled() {
+            return Err(CtapError::Cancelled);
+        }
         me.info = me.init()?;
         Ok(me)
     }
@@ -194,10 +145,13 @@ impl<T: Transport> CtapHid<T> {
         let mut nonce = [0u8; 8];
         rand::thread_rng().fill_bytes(&mut nonce);
         self.send_message(BROADCAST_CID, cmd::INIT, &nonce)?;
-        let deadline = deadline_after(self.options.init_timeout);
+        let limit = self.options.init_timeout.min(self.options.response_timeout);
+        let deadline = deadline_after(limit);
         let mut skipped = 0usize;
         loop {
-            let msg = self.receive(BROADCAST_CID, deadline, self.options.init_timeout)?;
+            let msg = self
+                .receive(BROADCAST_CID, deadline, true)
+                .map_err(|e| silence_as(e, CtapError::NoAnswer(limit)))?;
             match msg.cmd {
                 cmd::INIT => {
                     let (echo, info) = InitInfo::parse(&msg.data)?;
@@ -244,7 +198,7 @@ impl<T: Transport> CtapHid<T> {
     }
 
     /// Uses `handle` (for example one the caller already shares with a UI
-    /// thread or a Ctrl-C handler) instead of this connection's own.
+    /// thread or a Ctrl-C handler) instead of the one given at open.
     pub fn set_cancel_handle(&mut self, handle: CancelHandle) {
         self.cancel = handle;
     }
@@ -260,13 +214,16 @@ impl<T: Transport> CtapHid<T> {
     }
 
     /// Sends a CTAP2 command (`cmd` byte followed by CBOR `params`) with
-    /// CTAPHID_CBOR. Returns the response without its status byte; a non-zero
-    /// status becomes [`CtapError::Status`]. [`CtapError::NotSupported`] if the
-    /// device did not announce CBOR at INIT.
-    pub fn cbor(
+    /// CTAPHID_CBOR, waiting as `wait` says. Returns the response without its
+    /// status byte; a non-zero status becomes [`CtapError::Status`], except
+    /// that a KEEPALIVE_CANCEL or OPERATION_DENIED after our own cancel reads
+    /// [`CtapError::Cancelled`]. [`CtapError::NotSupported`] if the device
+    /// did not announce CBOR at INIT.
+    pub fn cbor_with(
         &mut self,
         cmd: u8,
         params: &[u8],
+        wait: WaitClass,
         on_event: &mut dyn FnMut(HidEvent),
     ) -> Result<Vec<u8>, CtapError> {
         if !self.info.capabilities.cbor {
@@ -275,7 +232,7 @@ impl<T: Transport> CtapHid<T> {
         let mut req = Vec::with_capacity(1 + params.len());
         req.push(cmd);
         req.extend_from_slice(params);
-        let mut resp = self.transact(cmd::CBOR, &req, on_event)?;
+        let mut resp = self.transact_with(cmd::CBOR, &req, wait, on_event)?;
         let Some(&status) = resp.first() else {
             return Err(CtapError::malformed(
                 "CTAP2 response",
@@ -284,10 +241,47 @@ impl<T: Transport> CtapHid<T> {
         };
         let status = CtapStatus::from_u8(status);
         if !status.is_ok() {
-            return Err(CtapError::Status(status));
+            let ours = self.cancel.is_cancelled();
+            return Err(match status {
+                CtapStatus::KeepaliveCancel => CtapError::Cancelled,
+                CtapStatus::OperationDenied if ours => CtapError::Cancelled,
+                s => CtapError::Status(s),
+            });
         }
         resp.remove(0);
         Ok(resp)
+    }
+
+    /// [`CtapHid::cbor_with`], waiting as the command byte needs: GetInfo
+    /// quickly, everything else as a [`WaitClass::Slow`] command.
+    pub fn cbor(
+        &mut self,
+        cmd: u8,
+        params: &[u8],
+        on_event: &mut dyn FnMut(HidEvent),
+    ) -> Result<Vec<u8>, CtapError> {
+        let wait = if cmd == crate::ctap::ctap2::cmd::GET_INFO {
+            WaitClass::Quick
+        } else {
+            WaitClass::Slow
+        };
+        self.cbor_with(cmd, params, wait, on_event)
+    }
+
+    /// Sends a typed CTAP2 [`Command`] and decodes its answer; the command
+    /// decides how long the key may take.
+    pub fn call<C: Command>(
+        &mut self,
+        request: &C,
+        on_event: &mut dyn FnMut(HidEvent),
+    ) -> Result<C::Response, CtapError> {
+        let wait = if C::QUICK {
+            WaitClass::Quick
+        } else {
+            WaitClass::Slow
+        };
+        let body = self.cbor_with(C::CMD, &request.encode(), wait, on_event)?;
+        Ok(C::decode(&body)?)
     }
 
     /// Sends a U2F (CTAP1) APDU with CTAPHID_MSG; returns the raw response
@@ -301,7 +295,7 @@ impl<T: Transport> CtapHid<T> {
         if self.info.capabilities.nmsg {
             return Err(CtapError::NotSupported("U2F (CTAPHID_MSG)"));
         }
-        self.transact(cmd::MSG, apdu, &mut *on_event)
+        self.transact_with(cmd::MSG, apdu, WaitClass::Slow, &mut *on_event)
     }
 
     /// CTAPHID_PING: sends `data` and checks that the same bytes come back.
@@ -330,78 +324,174 @@ impl<T: Transport> CtapHid<T> {
         Ok(())
     }
 
-    /// Sends any CTAPHID command on our channel and returns the response
-    /// payload. Handles KEEPALIVE (reported through `on_event`), ERROR
-    /// frames ([`CtapError::Hid`]) and cancellation.
+    /// Sends any CTAPHID command on our channel as a [`WaitClass::Quick`]
+    /// command and returns the response payload. See [`CtapHid::transact_with`].
     pub fn transact(
         &mut self,
         command: u8,
         data: &[u8],
         on_event: &mut dyn FnMut(HidEvent),
     ) -> Result<Vec<u8>, CtapError> {
+        self.transact_with(command, data, WaitClass::Quick, on_event)
+    }
+
+    /// Sends any CTAPHID command on our channel and returns the response
+    /// payload. Handles KEEPALIVE (reported through `on_event`), ERROR frames
+    /// ([`CtapError::Hid`]; ERR_CHANNEL_BUSY is retried with a short backoff
+    /// first) and cancellation. Silence ends as [`CtapError::NoAnswer`] (no
+    /// packet at all) or [`CtapError::StoppedAnswering`] (keep-alives or a
+    /// partial answer, then nothing); keep-alives past
+    /// [`HidOptions::response_timeout`] end as
+    /// [`CtapError::UserPresenceTimeout`] when the key asked for a touch,
+    /// else as [`CtapError::NoAnswer`]. Every give-up sends CTAPHID_CANCEL.
+    pub fn transact_with(
+        &mut self,
+        command: u8,
+        data: &[u8],
+        wait: WaitClass,
+        on_event: &mut dyn FnMut(HidEvent),
+    ) -> Result<Vec<u8>, CtapError> {
         if self.cancel.is_cancelled() {
             return Err(CtapError::Cancelled);
         }
         if self.dirty {
-            self.drain();
+            self.drain(Duration::from_millis(1));
         }
-        let result = self.exchange(command, data, on_event);
-        if result.is_err() {
-            self.dirty = true;
+        let busy_until = deadline_after(BUSY_WINDOW.min(self.options.response_timeout));
+        let mut backoff = BUSY_BACKOFF;
+        loop {
+            let result = self.exchange(command, data, wait, on_event);
+            match result {
+                Err(CtapError::Hid(HidErrorCode::ChannelBusy))
+                    if Instant::now() + backoff < busy_until =>
+                {
+                    if self.sleep_cancellable(backoff) {
+                        return Err(CtapError::Cancelled);
+                    }
+                    backoff = (backoff * 2).min(BUSY_BACKOFF_MAX);
+                }
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    self.dirty = true;
+                    return Err(e);
+                }
+            }
         }
-        result
+    }
+
+    /// Sleeps `d` in slices; true if cancellation was requested meanwhile.
+    fn sleep_cancellable(&self, d: Duration) -> bool {
+        let until = deadline_after(d);
+        while Instant::now() < until {
+            if self.cancel.is_cancelled() {
+                return true;
+            }
+            std::thread::sleep(SLICE.min(until.saturating_duration_since(Instant::now())));
+        }
+        self.cancel.is_cancelled()
     }
 
     fn exchange(
         &mut self,
         command: u8,
         data: &[u8],
+        wait: WaitClass,
         on_event: &mut dyn FnMut(HidEvent),
     ) -> Result<Vec<u8>, CtapError> {
         let channel = self.info.channel;
         self.send_message(channel, command, data)?;
-        let deadline = deadline_after(self.options.response_timeout);
+        match self.await_answer(channel, command, wait, on_event) {
+            Ok(v) => Ok(v),
+            Err(GiveUp::Silent(e)) => {
+                // Tell the key to stop, then drop whatever it still sends.
+                let _ = self.send_message(channel, cmd::CANCEL, &[]);
+                self.drain(SILENT_DRAIN);
+                Err(e)
+            }
+            Err(GiveUp::Live(e)) => Err(self.finish_cancel(channel, e)),
+        }
+    }
+
+    /// Waits for the answer to `command`, following the key's keep-alives.
+    fn await_answer(
+        &mut self,
+        channel: u32,
+        command: u8,
+        wait: WaitClass,
+        on_event: &mut dyn FnMut(HidEvent),
+    ) -> Result<Vec<u8>, GiveUp> {
+        let o = self.options;
+        let total = o.response_timeout;
+        let first = match wait {
+            WaitClass::Quick => o.init_timeout,
+            WaitClass::Slow => o.command_timeout,
+        }
+        .min(total);
+        let end = deadline_after(total);
+        let mut next = deadline_after(first);
+        let mut alive = false;
+        let mut touch = false;
         loop {
-            let msg = match self.receive(channel, deadline, self.options.response_timeout) {
-                Err(CtapError::Cancelled) => return Err(self.finish_cancel(channel)),
-                other => other?,
+            let msg = match self.receive(channel, next.min(end), true) {
+                Ok(m) => m,
+                Err(CtapError::Cancelled) => return Err(GiveUp::Live(CtapError::Cancelled)),
+                Err(CtapError::Transport(TransportError::Timeout(_))) => {
+                    let now = Instant::now();
+                    if now >= end && alive {
+                        return Err(GiveUp::Live(if touch {
+                            CtapError::UserPresenceTimeout(total)
+                        } else {
+                            CtapError::NoAnswer(total)
+                        }));
+                    }
+                    return Err(GiveUp::Silent(if alive {
+                        CtapError::StoppedAnswering(o.keepalive_gap)
+                    } else {
+                        CtapError::NoAnswer(first)
+                    }));
+                }
+                Err(e @ CtapError::StoppedAnswering(_)) => return Err(GiveUp::Silent(e)),
+                Err(e) => return Err(GiveUp::Silent(e)),
             };
             match msg.cmd {
                 c if c == command => return Ok(msg.data),
                 cmd::KEEPALIVE => {
+                    alive = true;
                     match msg.data.first() {
                         Some(1) => on_event(HidEvent::Processing),
-                        Some(2) => on_event(HidEvent::UpNeeded),
+                        Some(2) => {
+                            touch = true;
+                            on_event(HidEvent::UpNeeded);
+                        }
                         _ => {}
                     }
-                    continue;
+                    next = deadline_after(o.keepalive_gap);
                 }
-                cmd::ERROR => return Err(hid_error(&msg.data)),
+                cmd::ERROR => return Err(GiveUp::Silent(hid_error(&msg.data))),
                 other => {
-                    return Err(CtapError::UnexpectedCommand {
+                    return Err(GiveUp::Silent(CtapError::UnexpectedCommand {
                         expected: command,
                         got: other,
-                    });
+                    }));
                 }
             }
         }
     }
 
     /// Sends CTAPHID_CANCEL and waits briefly for the device to end the
-    /// request (CTAP2_ERR_KEEPALIVE_CANCEL or an ERROR frame). Whatever
-    /// happens, the result is [`CtapError::Cancelled`], unless the device
-    /// disappeared.
-    fn finish_cancel(&mut self, channel: u32) -> CtapError {
+    /// request (CTAP2_ERR_KEEPALIVE_CANCEL or an ERROR frame). Returns
+    /// `reason`, unless the device disappeared.
+    fn finish_cancel(&mut self, channel: u32, reason: CtapError) -> CtapError {
         if let Err(e) = self.send_message(channel, cmd::CANCEL, &[]) {
             return match e {
                 CtapError::Transport(TransportError::Gone(_)) => e,
-                _ => CtapError::Cancelled,
+                _ => reason,
             };
         }
         let wait = CANCEL_CONFIRM.min(self.options.response_timeout);
         let deadline = deadline_after(wait);
         for _ in 0..MAX_DRAIN {
-            match self.receive_inner(channel, deadline, wait, false) {
+            match self.receive(channel, deadline, false) {
                 Ok(m) if m.cmd == cmd::KEEPALIVE => continue,
                 Err(e @ CtapError::Transport(TransportError::Gone(_))) => return e,
                 // The final answer (normally CTAP2_ERR_KEEPALIVE_CANCEL), an
@@ -409,7 +499,7 @@ impl<T: Transport> CtapHid<T> {
                 _ => break,
             }
         }
-        CtapError::Cancelled
+        reason
     }
 
     fn send_message(&mut self, channel: u32, command: u8, data: &[u8]) -> Result<(), CtapError> {
@@ -419,42 +509,32 @@ impl<T: Transport> CtapHid<T> {
         Ok(())
     }
 
+    /// Waits for one complete message on `channel` until `deadline`, with at
+    /// most `packet_timeout` between the packets of one message (a stall
+    /// inside a message is [`CtapError::StoppedAnswering`]). Silence until
+    /// `deadline` is a [`TransportError::Timeout`].
     fn receive(
         &mut self,
         channel: u32,
         deadline: Instant,
-        limit: Duration,
-    ) -> Result<Message, CtapError> {
-        self.receive_inner(channel, deadline, limit, true)
-    }
-
-    /// Waits for one complete message on `channel` until `deadline`, with at
-    /// most `packet_timeout` between the packets of one message. `limit` is
-    /// the overall timeout reported when `deadline` passes.
-    fn receive_inner(
-        &mut self,
-        channel: u32,
-        deadline: Instant,
-        limit: Duration,
         cancellable: bool,
     ) -> Result<Message, CtapError> {
         let mut r = Reassembler::new(channel, self.options.max_message);
         let mut packet_deadline: Option<Instant> = None;
+        let start = Instant::now();
         loop {
             if cancellable && self.cancel.is_cancelled() {
                 return Err(CtapError::Cancelled);
             }
             let now = Instant::now();
-            let until = match packet_deadline {
-                Some(p) => p.min(deadline),
-                None => deadline,
-            };
+            if let Some(p) = packet_deadline
+                && now >= p
+            {
+                return Err(CtapError::StoppedAnswering(self.options.packet_timeout));
+            }
+            let until = packet_deadline.unwrap_or(deadline);
             if now >= until {
-                let waited = match packet_deadline {
-                    Some(p) if p < deadline => self.options.packet_timeout,
-                    _ => limit,
-                };
-                return Err(TransportError::Timeout(waited).into());
+                return Err(TransportError::Timeout(now - start).into());
             }
             let slice = (until - now).min(SLICE).max(Duration::from_millis(1));
             let report: Report = match self.transport.recv(slice) {
@@ -479,10 +559,11 @@ impl<T: Transport> CtapHid<T> {
         }
     }
 
-    /// Drops reports left over from an exchange that ended early.
-    fn drain(&mut self) {
+    /// Drops reports left over from an exchange that ended early, waiting at
+    /// most `wait` for each.
+    fn drain(&mut self, wait: Duration) {
         for _ in 0..MAX_DRAIN {
-            if self.transport.recv(Duration::from_millis(1)).is_err() {
+            if self.transport.recv(wait).is_err() {
                 break;
             }
         }
@@ -490,12 +571,12 @@ impl<T: Transport> CtapHid<T> {
     }
 }
 
-/// `now + d`, saturating far in the future instead of overflowing.
-fn deadline_after(d: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(d)
-        .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
-        .unwrap_or(now)
+/// A plain silence (transport timeout) becomes `as_this`; other errors stay.
+fn silence_as(e: CtapError, as_this: CtapError) -> CtapError {
+    match e {
+        CtapError::Transport(TransportError::Timeout(_)) => as_this,
+        other => other,
+    }
 }
 
 fn hid_error(data: &[u8]) -> CtapError {
@@ -519,6 +600,14 @@ mod tests {
         let now = Instant::now();
         assert!(deadline_after(Duration::MAX) > now);
         assert!(deadline_after(Duration::ZERO) >= now);
+    }
+
+    #[test]
+    fn quick_commands_give_up_within_one_second_by_default() {
+        let o = HidOptions::default();
+        assert!(o.init_timeout < Duration::from_secs(1));
+        assert!(o.keepalive_gap + SILENT_DRAIN < Duration::from_millis(1500));
+        assert!(o.command_timeout >= Duration::from_secs(2));
     }
 
     #[test]
