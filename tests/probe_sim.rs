@@ -347,3 +347,92 @@ fn get_next_assertion_walks_the_discoverable_credentials() {
     // A third one does not exist.
     assert!(s.get_next_assertion().is_err());
 }
+
+/// Records every PIN request; answers from a list; confirms the last
+/// attempt only when told to.
+struct Careful {
+    answers: Vec<&'static str>,
+    confirm_last: bool,
+    requests: Vec<PinRequest>,
+    confirmations: usize,
+}
+
+impl Careful {
+    fn new(answers: &[&'static str], confirm_last: bool) -> Self {
+        Careful {
+            answers: answers.to_vec(),
+            confirm_last,
+            requests: Vec::new(),
+            confirmations: 0,
+        }
+    }
+}
+
+impl PinSource for Careful {
+    fn request_pin(&mut self, request: &PinRequest) -> PinAnswer {
+        self.requests.push(request.clone());
+        PinAnswer::from_option(
+            (!self.answers.is_empty()).then(|| Zeroizing::new(self.answers.remove(0).to_owned())),
+        )
+    }
+
+    fn confirm_last_pin_attempt(&mut self, request: &PinRequest) -> bool {
+        assert!(request.last_attempt);
+        self.confirmations += 1;
+        self.confirm_last
+    }
+}
+
+#[test]
+fn the_report_shows_the_retry_counter_after_the_check() {
+    let mut pin = Careful::new(&["1234", "1234"], false);
+    let (report, _) = probe("pin-low", &mut pin);
+    assert!(report.all_ok(), "{report:#?}");
+    let key = report.key.ok().unwrap();
+    // The right PIN reset the counter: the key after the check has 8.
+    assert_eq!(key.pin_retries_at_start, Some(2));
+    assert_eq!(key.pin_retries, Some(8));
+    let asked: Vec<Option<u32>> = pin.requests.iter().map(|r| r.retries).collect();
+    assert_eq!(asked, [Some(2), Some(8)]);
+    assert!(pin.requests.iter().all(|r| !r.last_attempt));
+    assert_eq!(pin.confirmations, 0);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["key"]["value"]["pin_retries"], 8);
+    assert_eq!(json["key"]["value"]["pin_retries_at_start"], 2);
+}
+
+#[test]
+fn the_last_pin_attempt_is_withheld_without_confirmation() {
+    let mut pin = Careful::new(&["9999", "1234"], false);
+    let (report, _) = probe("pin-low", &mut pin);
+    let f = report.registration.failure().unwrap();
+    assert_eq!(f.code, FailureCode::PinLastAttemptWithheld, "{f:?}");
+    // One wrong PIN was submitted, the second request never came.
+    assert_eq!(pin.requests.len(), 1);
+    assert_eq!(pin.requests[0].retries, Some(2));
+    assert_eq!(pin.confirmations, 1);
+    assert_eq!(pin.answers, ["1234"]);
+    // The report describes the key now: one attempt left.
+    assert_eq!(report.key.ok().unwrap().pin_retries, Some(1));
+}
+
+#[test]
+fn the_last_pin_attempt_is_spent_only_when_confirmed() {
+    let mut pin = Careful::new(&["9999", "1234", "1234"], true);
+    let (report, _) = probe("pin-low", &mut pin);
+    assert!(report.all_ok(), "{report:#?}");
+    assert_eq!(pin.confirmations, 1);
+    let second = &pin.requests[1];
+    assert_eq!(second.retries, Some(1));
+    assert!(second.last_attempt && second.previous_wrong);
+    assert_eq!(report.key.ok().unwrap().pin_retries, Some(8));
+}
+
+#[test]
+fn a_pin_that_cannot_be_asked_for_is_not_a_declined_pin() {
+    let (report, _) = probe("modern", &mut probe::NoInteraction);
+    assert_eq!(
+        report.registration.failure().unwrap().code,
+        FailureCode::PinUnavailable
+    );
+}

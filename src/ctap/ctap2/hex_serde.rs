@@ -1,36 +1,32 @@
-//! Serde helpers that write byte fields as lowercase hex strings in JSON.
+//! Serde helpers that write byte fields as lowercase hex strings in JSON,
+//! and AAGUIDs in their hyphenated form (the one formatter is
+//! [`Aaguid`]'s `Display`).
 
 use serde::Serializer;
 
-/// Serializes bytes as a hex string.
-pub fn bytes<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&hex::encode(b))
+use crate::ctap::verify::authdata::Aaguid;
+
+/// Serializes any byte container as a lowercase hex string.
+pub fn bytes<S: Serializer, T: AsRef<[u8]> + ?Sized>(b: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(b.as_ref()))
 }
 
 /// Serializes optional bytes as a hex string or null.
-pub fn opt_bytes<S: Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+pub fn opt_bytes<S: Serializer, T: AsRef<[u8]>>(b: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
     match b {
-        Some(b) => s.serialize_str(&hex::encode(b)),
+        Some(b) => s.serialize_str(&hex::encode(b.as_ref())),
         None => s.serialize_none(),
     }
 }
 
 /// Serializes a 16-byte AAGUID in the usual hyphenated lowercase form.
 pub fn aaguid<S: Serializer>(b: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_aaguid(b))
+    s.collect_str(&Aaguid(*b))
 }
 
 /// Formats an AAGUID as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub fn format_aaguid(b: &[u8; 16]) -> String {
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    Aaguid(*b).to_string()
 }
 
 #[cfg(test)]
@@ -44,6 +40,22 @@ mod tests {
         assert_eq!(
             super::format_aaguid(&b),
             "cb69481e-8ff7-4039-93ec-0a2729a154a8"
+        );
+        #[derive(serde::Serialize)]
+        struct W {
+            #[serde(serialize_with = "super::aaguid")]
+            a: [u8; 16],
+            #[serde(serialize_with = "super::bytes")]
+            b: Vec<u8>,
+        }
+        let json = serde_json::to_string(&W {
+            a: b,
+            b: vec![0xAB, 0x01],
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"a":"cb69481e-8ff7-4039-93ec-0a2729a154a8","b":"ab01"}"#
         );
     }
 }

@@ -108,3 +108,45 @@ impl CancelHandle {
         self.0.store(false, Ordering::SeqCst);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_bits() {
+        let c = Capabilities::from_bits(0x05);
+        assert!(c.wink && c.cbor && !c.nmsg);
+        let c = Capabilities::from_bits(0x08);
+        assert!(!c.wink && !c.cbor && c.nmsg);
+    }
+
+    #[test]
+    fn init_payload_parses_and_short_is_malformed() {
+        let mut d = vec![
+            1, 2, 3, 4, 5, 6, 7, 8, 0xCA, 0xFE, 0x00, 0x01, 2, 5, 4, 3, 0x05,
+        ];
+        let (nonce, info) = InitInfo::parse(&d).unwrap();
+        assert_eq!(nonce, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(info.channel, 0xCAFE_0001);
+        assert_eq!(info.protocol_version, 2);
+        assert_eq!(info.device_version, (5, 4, 3));
+        assert!(info.capabilities.cbor);
+        d.truncate(16);
+        assert!(matches!(
+            InitInfo::parse(&d),
+            Err(CtapError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn cancel_handle_is_shared_and_resettable() {
+        let a = CancelHandle::default();
+        let b = a.clone();
+        assert!(!a.is_cancelled());
+        b.cancel();
+        assert!(a.is_cancelled());
+        a.reset();
+        assert!(!b.is_cancelled());
+    }
+}

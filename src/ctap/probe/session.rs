@@ -172,15 +172,16 @@ impl<T: Transport> ProbeSession<T> {
 
     /// Opens a CTAPHID channel (INIT); `cancel` (shared with a UI thread or a
     /// Ctrl-C handler) ends INIT and every later command, sending
-    /// CTAPHID_CANCEL. The keep-alive-kept wait is raised to the touch
-    /// timeout so a key waiting for a touch is not given up early.
+    /// CTAPHID_CANCEL. The keep-alive-kept wait is the touch timeout.
     pub fn open_with_cancel(
         transport: T,
         opts: &ProbeOptions,
         cancel: CancelHandle,
     ) -> Result<Self, CtapError> {
         let mut hid_opts = opts.hid;
-        hid_opts.response_timeout = hid_opts.response_timeout.max(opts.touch_timeout);
+        // The touch timeout is the one keep-alive-kept wait of a probe, so
+        // the deadline shown in `TouchNeeded` is the one enforced.
+        hid_opts.response_timeout = opts.touch_timeout;
         Ok(Self {
             hid: CtapHid::open(transport, hid_opts, cancel)?,
             opts: opts.clone(),
