@@ -298,7 +298,7 @@ fn one_bit_flips_break_every_signed_real_attestation() {
         let stmt = with_stmt_field(&o.att_stmt, "sig", Value::Bytes(bad_sig));
         assert_eq!(
             attestation::verify(&o.fmt, &o.auth_data, &stmt, &r.cdh).map(|_| ()),
-            Err(VerifyError::BadSignature),
+            Err(VerifyError::AttestationSignatureInvalid),
             "{}: signature flip",
             v.name
         );
@@ -307,7 +307,7 @@ fn one_bit_flips_break_every_signed_real_attestation() {
             let cdh: [u8; 32] = flip(&r.cdh, 31, bit).try_into().unwrap();
             assert_eq!(
                 o.verify(&cdh).map(|_| ()),
-                Err(VerifyError::BadSignature),
+                Err(VerifyError::AttestationSignatureInvalid),
                 "{}: cdh flip",
                 v.name
             );
@@ -330,7 +330,7 @@ fn one_bit_flips_break_every_signed_real_attestation() {
             }
             assert_eq!(
                 result,
-                Err(VerifyError::BadSignature),
+                Err(VerifyError::AttestationSignatureInvalid),
                 "{}: authData flip at {index}",
                 v.name
             );
@@ -442,7 +442,7 @@ fn damaged_statements_are_rejected_precisely() {
     // A packed statement checked as fido-u2f signs different data.
     assert_eq!(
         verify("fido-u2f", &o.att_stmt),
-        Err(VerifyError::BadSignature)
+        Err(VerifyError::AttestationSignatureInvalid)
     );
     // Statement that is not a map.
     assert!(matches!(
@@ -716,14 +716,14 @@ fn own_eddsa_self_attestation_and_assertion() {
         let bad = with_stmt_field(&stmt, "sig", Value::Bytes(flip(&sig, i, 3)));
         assert_eq!(
             attestation::verify("packed", &ad, &bad, &cdh).map(|_| ()),
-            Err(VerifyError::BadSignature)
+            Err(VerifyError::AttestationSignatureInvalid)
         );
     }
     // Truncated signature fails.
     let short = with_stmt_field(&stmt, "sig", Value::Bytes(sig[..63].to_vec()));
     assert_eq!(
         attestation::verify("packed", &ad, &short, &cdh).map(|_| ()),
-        Err(VerifyError::BadSignature)
+        Err(VerifyError::AttestationSignatureInvalid)
     );
 
     // Assertion.
@@ -1277,6 +1277,6 @@ fn own_packed_leaf_certificate_rules() {
     });
     assert_eq!(
         f.verify(vec![wrong]).map(|_| ()),
-        Err(VerifyError::BadSignature)
+        Err(VerifyError::AttestationSignatureInvalid)
     );
 }
