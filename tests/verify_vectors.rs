@@ -1280,3 +1280,20 @@ fn own_packed_leaf_certificate_rules() {
         Err(VerifyError::AttestationSignatureInvalid)
     );
 }
+
+#[test]
+fn dbg_trust() {
+    let opts = attestation::VerifyOptions {
+        now: 1_767_225_600,
+        metadata: fido_doctor::ctap::verify::Metadata::embedded(),
+    };
+    for v in vectors() {
+        let o = AttestationObject::parse(&unhex(&v.attestation_object)).unwrap();
+        let cdh = sha256(v.registration_client_data_json.as_bytes());
+        let out = o.verify_with(&cdh, &opts).unwrap();
+        eprintln!(
+            "{} {} {:?} {:?} {:?}",
+            v.name, out.aaguid, out.trust, out.anchor, out.chain_problem
+        );
+    }
+}

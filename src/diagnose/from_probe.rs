@@ -6,7 +6,6 @@ use crate::content::aaguid::{Aaguid, AaguidTable};
 use crate::ctap::probe::{
     Failure, FailureCode, KeyKind, KeyReport, Outcome, ProbeReport, Registration,
 };
-use crate::ctap::verify::attestation::AttestationKind;
 
 use super::keys::{FailureKind, KeyFacts, PinState, ProbeFailure, Protocol, StepOutcome};
 
@@ -100,13 +99,7 @@ fn apply_key_report(k: &mut KeyFacts, kr: &KeyReport) {
 
 fn apply_registration(k: &mut KeyFacts, reg: &Registration) {
     let att = &reg.attestation;
-    k.attestation_format = Some(att.format.clone());
-    let cert_matches = att
-        .certificate_aaguid
-        .as_ref()
-        .is_none_or(|c| c.0 == att.aaguid.0);
-    k.attestation_verified =
-        Some(att.kind == AttestationKind::Basic && att.chain_signatures_verified && cert_matches);
+    k.apply_attestation(att);
     if k.aaguid.is_none() && att.aaguid.0 != [0u8; 16] {
         k.aaguid = Some(Aaguid(att.aaguid.0).to_string());
     }

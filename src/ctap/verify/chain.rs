@@ -67,7 +67,10 @@ pub(crate) fn evaluate(
     let anchor_at = |c: &CertInfo| md.anchor_by_der(&c.der);
 
     // Where the path meets an anchor: the first x5c certificate that is one.
-    let in_chain = certs.iter().enumerate().find_map(|(i, c)| anchor_at(c).map(|a| (i, a)));
+    let in_chain = certs
+        .iter()
+        .enumerate()
+        .find_map(|(i, c)| anchor_at(c).map(|a| (i, a)));
     let path_end = in_chain.map_or(certs.len(), |(i, _)| i + 1);
     let path = certs.get(..path_end).unwrap_or(certs);
 
@@ -95,7 +98,11 @@ pub(crate) fn evaluate(
                 date(c.not_before)
             ));
         } else if !c.valid_at(now) {
-            problem.get_or_insert(format!("\"{}\" expired on {}", c.subject, date(c.not_after)));
+            problem.get_or_insert(format!(
+                "\"{}\" expired on {}",
+                c.subject,
+                date(c.not_after)
+            ));
         }
     }
 
@@ -136,7 +143,9 @@ pub(crate) fn evaluate(
         });
     };
     let Some(found) = md.anchors.get(index) else {
-        return Err(VerifyError::BadCertificate("anchor index out of range".into()));
+        return Err(VerifyError::BadCertificate(
+            "anchor index out of range".into(),
+        ));
     };
     let model = md.lookup(aaguid);
     let listed = model.is_some_and(|m| m.anchors.contains(&index));

@@ -244,7 +244,11 @@ mod tests {
             }
         }
         for m in &md.models {
-            assert!(m.anchors.iter().all(|i| *i < md.anchors.len()), "{}", m.name);
+            assert!(
+                m.anchors.iter().all(|i| *i < md.anchors.len()),
+                "{}",
+                m.name
+            );
         }
     }
 
@@ -257,7 +261,10 @@ mod tests {
         assert!(y5.name.contains("YubiKey 5"), "{}", y5.name);
         assert!(y5.is_hardware_key() && !y5.biometric);
         assert!(md.anchors_of(y5).any(|a| a.maker == "yubico"));
-        assert!(md.lookup_str("00000000-0000-0000-0000-000000000000").is_none());
+        assert!(
+            md.lookup_str("00000000-0000-0000-0000-000000000000")
+                .is_none()
+        );
         let revoked: Vec<_> = md
             .models
             .iter()
@@ -283,7 +290,10 @@ mod tests {
             r("ATTESTATION_KEY_COMPROMISE").weight(),
             StatusWeight::Compromised
         );
-        assert_eq!(r("UPDATE_AVAILABLE").weight(), StatusWeight::UpdateAvailable);
+        assert_eq!(
+            r("UPDATE_AVAILABLE").weight(),
+            StatusWeight::UpdateAvailable
+        );
         assert_eq!(r("FIDO_CERTIFIED_L1").weight(), StatusWeight::Neutral);
     }
 }

@@ -18,10 +18,10 @@ mod x509;
 pub use attestation::{
     AttestationKind, AttestationObject, AttestationOutcome, TrustLevel, VerifyOptions,
 };
-pub use chain::AnchorSummary;
-pub use metadata::{Metadata, ModelEntry, StatusReport, StatusWeight};
 pub use authdata::{Aaguid, AttestedCredentialData, AuthenticatorData, Flags};
+pub use chain::AnchorSummary;
 pub use cose::CoseKey;
+pub use metadata::{Metadata, ModelEntry, StatusReport, StatusWeight};
 
 /// Everything that can make verification fail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
