@@ -395,9 +395,11 @@ mod tests {
             ..KeyFacts::unknown("sim:x")
         };
         k.apply_aaguid_table(&table);
-        assert_eq!(k.model.as_deref(), Some("Titan v2"));
+        // The FIDO metadata's name wins over the table's.
+        assert_eq!(k.model.as_deref(), Some("Google Titan Security Key v2"));
+        assert_eq!(k.vendor.as_deref(), Some("Google"));
         assert_eq!(k.eligible, Some(true));
-        assert_eq!(k.display_name(), "Titan v2");
+        assert_eq!(k.display_name(), "Google Titan Security Key v2");
         let mut u = KeyFacts {
             aaguid: Some("27cd1436-ff4d-40aa-a2fe-59b397b41751".into()),
             ..KeyFacts::unknown("sim:y")
