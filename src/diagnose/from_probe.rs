@@ -75,26 +75,9 @@ fn apply_key_report(k: &mut KeyFacts, kr: &KeyReport) {
     let Some(info) = &kr.info else {
         return;
     };
-    k.versions = info.versions.clone();
-    k.aaguid = Some(Aaguid(info.aaguid).to_string());
-    // `rk` absent means false (CTAP 2.1, authenticatorGetInfo options).
-    k.rk = Some(info.options.get("rk").copied().unwrap_or(false));
-    k.rk_remaining = info
-        .remaining_discoverable_credentials
-        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-    k.client_pin = Some(match info.options.get("clientPin") {
-        None => PinState::Unsupported,
-        Some(false) => PinState::NotSet,
-        Some(true) => PinState::Set,
-    });
+    k.apply_get_info(info);
     k.pin_retries = kr.pin_retries;
     k.pin_blocked = k.client_pin == Some(PinState::Set) && kr.pin_retries == Some(0);
-    k.uv = info.options.get("uv").copied();
-    k.hmac_secret = Some(info.extensions.iter().any(|e| e == "hmac-secret"));
-    k.algorithms = info.algorithms.iter().map(|a| a.alg).collect();
-    if let Some(fw) = info.firmware_version {
-        k.firmware = Some(fw.to_string());
-    }
 }
 
 fn apply_registration(k: &mut KeyFacts, reg: &Registration) {

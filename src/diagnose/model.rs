@@ -8,7 +8,8 @@
 
 use serde::Serialize;
 
-use crate::content::aaguid::{AaguidTable, AuthenticatorKind};
+use crate::content::aaguid::{Aaguid, AaguidTable, AuthenticatorKind};
+use crate::ctap::ctap2::get_info::GetInfo;
 use crate::ctap::verify::attestation::{AttestationKind, AttestationOutcome, TrustLevel};
 use crate::ctap::verify::metadata::{Metadata, StatusWeight};
 
@@ -79,6 +80,32 @@ impl EntraCheck {
 }
 
 impl KeyFacts {
+    /// Records what a FIDO2 key's authenticatorGetInfo says: versions,
+    /// AAGUID, discoverable credentials, PIN and built-in UV, hmac-secret,
+    /// algorithms and firmware version. Marks the key as FIDO2 (it answered
+    /// GetInfo over CTAPHID).
+    pub fn apply_get_info(&mut self, info: &GetInfo) {
+        self.protocol = Some(Protocol::Fido2);
+        self.versions = info.versions.clone();
+        self.aaguid = Some(Aaguid(info.aaguid).to_string());
+        // `rk` absent means false (CTAP 2.1, authenticatorGetInfo options).
+        self.rk = Some(info.options.get("rk").copied().unwrap_or(false));
+        self.rk_remaining = info
+            .remaining_discoverable_credentials
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        self.client_pin = Some(match info.options.get("clientPin") {
+            None => PinState::Unsupported,
+            Some(false) => PinState::NotSet,
+            Some(true) => PinState::Set,
+        });
+        self.uv = info.options.get("uv").copied();
+        self.hmac_secret = Some(info.extensions.iter().any(|e| e == "hmac-secret"));
+        self.algorithms = info.algorithms.iter().map(|a| a.alg).collect();
+        if let Some(fw) = info.firmware_version {
+            self.firmware = Some(fw.to_string());
+        }
+    }
+
     /// True when the facts come from a key that answered over CTAPHID (a
     /// roaming authenticator plugged into this computer).
     fn spoke_ctaphid(&self) -> bool {
