@@ -75,8 +75,8 @@ pub fn make(spec: &Spec) -> Vec<u8> {
         signature: ecdsa_sha256(),
         issuer: Name::from_str(spec.issuer).unwrap(),
         validity: Validity {
-            not_before: time(1_700_000_000),
-            not_after: time(2_000_000_000),
+            not_before: time(spec.not_before),
+            not_after: time(spec.not_after),
         },
         subject: Name::from_str(spec.subject).unwrap(),
         subject_public_key_info: SubjectPublicKeyInfoOwned::from_key(*spec.key.verifying_key())
@@ -93,7 +93,7 @@ pub fn make(spec: &Spec) -> Vec<u8> {
     let cert = Certificate {
         tbs_certificate: tbs,
         signature_algorithm: ecdsa_sha256(),
-        signature: BitString::from_bytes(sig.as_bytes()).unwrap(),
+        signature: BitString::new(spec.sig_unused_bits, sig.as_bytes()).unwrap(),
     };
     cert.to_der().unwrap()
 }
