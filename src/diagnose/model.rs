@@ -302,4 +302,109 @@ mod tests {
         k.hmac_secret = Some(false);
         assert_eq!(k.entra_check().missing(), vec!["hmac-secret"]);
     }
+
+    fn findings_for(k: &KeyFacts) -> Vec<crate::diagnose::Finding> {
+        use crate::diagnose::OsFamily;
+        use crate::diagnose::rules::{KeyContext, key_rules};
+        let ctx = KeyContext {
+            os: OsFamily::Linux,
+            browser: None,
+            pin_setup_unavailable: false,
+        };
+        key_rules(&ctx, k)
+    }
+
+    fn severity_of(
+        f: &[crate::diagnose::Finding],
+        id: crate::diagnose::FindingId,
+    ) -> Option<crate::diagnose::Severity> {
+        f.iter().find(|x| x.id == id).map(|x| x.severity)
+    }
+
+    fn ready(aaguid: &str) -> KeyFacts {
+        let mut k = roaming(aaguid);
+        k.client_pin = Some(PinState::Set);
+        k.rk = Some(true);
+        k.hmac_secret = Some(true);
+        k.apply_model_sources(&table(), Metadata::embedded());
+        k
+    }
+
+    #[test]
+    fn trust_levels_become_findings_weighted_by_eligibility() {
+        use crate::diagnose::{FindingId as F, Severity as S};
+        let mut k = ready(YUBIKEY_5);
+        k.attestation_trust = Some(TrustLevel::MakerRoot);
+        let f = findings_for(&k);
+        assert_eq!(severity_of(&f, F::OkKeyReady), Some(S::Ok));
+        for (trust, id) in [
+            (TrustLevel::OtherMakerRoot, F::AttestationOtherMaker),
+            (TrustLevel::UnknownIssuer, F::AttestationUnknownIssuer),
+            (TrustLevel::SelfAttested, F::AttestationModelUnbacked),
+            (TrustLevel::None, F::AttestationModelUnbacked),
+            (TrustLevel::InvalidChain, F::AttestationChainInvalid),
+        ] {
+            k.attestation_trust = Some(trust);
+            let f = findings_for(&k);
+            // An eligible model whose attestation does not back it: warned.
+            assert_eq!(severity_of(&f, id), Some(S::Warn), "{trust:?}");
+            assert_eq!(severity_of(&f, F::OkKeyReady), None, "{trust:?}");
+        }
+        // Self attestation names its format; its signature counts as verified.
+        k.attestation_trust = Some(TrustLevel::SelfAttested);
+        let f = findings_for(&k);
+        let unbacked = f
+            .iter()
+            .find(|x| x.id == F::AttestationModelUnbacked)
+            .unwrap();
+        assert_eq!(unbacked.placeholders["format"], "self");
+        // For a model not on Microsoft's list the AAGUID finding is the warning;
+        // the attestation is a note.
+        let mut u = ready("27cd1436-ff4d-40aa-a2fe-59b397b41751");
+        u.attestation_trust = Some(TrustLevel::UnknownIssuer);
+        let f = findings_for(&u);
+        assert_eq!(severity_of(&f, F::AaguidNotEligible), Some(S::Warn));
+        assert_eq!(severity_of(&f, F::AttestationUnknownIssuer), Some(S::Info));
+        u.attestation_trust = Some(TrustLevel::KnownRoot);
+        assert_eq!(
+            severity_of(&findings_for(&u), F::AttestationKnownRoot),
+            Some(S::Info)
+        );
+    }
+
+    #[test]
+    fn metadata_status_reaches_the_verdict() {
+        use crate::diagnose::{FindingId as F, Severity as S};
+        let md = Metadata::embedded();
+        let revoked = md
+            .models
+            .iter()
+            .find(|m| m.compromised().next().is_some())
+            .expect("a revoked model in the metadata");
+        // Facts not from CTAPHID (the revoked model is a platform authenticator).
+        let mut k = KeyFacts {
+            aaguid: Some(revoked.aaguid.clone()),
+            ..KeyFacts::unknown("report")
+        };
+        k.apply_model_sources(&AaguidTable::default(), md);
+        let status = k.metadata_compromise.clone().expect("compromise recorded");
+        assert!(status.starts_with("REVOKED"), "{status}");
+
+        let mut key = ready(YUBIKEY_5);
+        key.attestation_trust = Some(TrustLevel::MakerRoot);
+        key.metadata_compromise = Some("USER_VERIFICATION_BYPASS (2024-01-01)".into());
+        let f = findings_for(&key);
+        let c = f.iter().find(|x| x.id == F::ModelCompromised).unwrap();
+        assert_eq!(c.severity, S::Fail);
+        assert_eq!(
+            c.placeholders["status"],
+            "USER_VERIFICATION_BYPASS (2024-01-01)"
+        );
+        assert_eq!(severity_of(&f, F::OkKeyReady), None);
+        key.metadata_compromise = None;
+        key.metadata_update_available = true;
+        let f = findings_for(&key);
+        assert_eq!(severity_of(&f, F::ModelUpdateAvailable), Some(S::Info));
+        assert_eq!(severity_of(&f, F::OkKeyReady), Some(S::Ok));
+    }
 }
