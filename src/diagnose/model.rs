@@ -130,6 +130,9 @@ impl KeyFacts {
             || entry.is_some_and(|e| !e.roaming);
         if self.spoke_ctaphid() && platform_claim && !simulator {
             self.aaguid_foreign = true;
+            // The id is on Microsoft's list for the product it belongs to,
+            // not for this key.
+            self.eligible = Some(false);
             self.model = None;
             self.vendor = None;
             self.model_source = None;
@@ -202,11 +205,7 @@ impl KeyFacts {
             (Some(PinState::Unsupported), _) => Some(false),
             (None, _) => None,
         };
-        let on_list = if self.aaguid_foreign {
-            Some(false)
-        } else {
-            self.eligible
-        };
+        let on_list = self.eligible;
         EntraCheck {
             fido2,
             user_verification: if fido2 == Some(false) {
