@@ -655,19 +655,24 @@ fn unlisted_aaguid_is_not_eligible() {
 }
 
 #[test]
-fn platform_authenticators_are_passkeys() {
+fn a_roaming_key_with_a_passkey_aaguid_reports_another_products_id() {
+    // A key that answered over CTAPHID is a roaming key whatever its
+    // AAGUID says: the id is another product's, never a passkey.
     let k = KeyFacts {
         aaguid: Some(PHONE.into()),
         ..ready_key()
     };
-    let f = run(&linux_chrome(), &[k]);
-    let p = find(&f, FindingId::PasskeyNotAccepted).unwrap();
-    assert_eq!(p.severity, Severity::Fail);
-    assert_eq!(ph(p, "model"), "Google Password Manager");
+    let f = run(&linux_chrome(), std::slice::from_ref(&k));
+    let foreign = find(&f, FindingId::AaguidForeign).unwrap();
+    assert_eq!(foreign.severity, Severity::Warn);
+    assert_eq!(ph(foreign, "aaguid"), PHONE);
+    assert!(!foreign.placeholders.contains_key("model"), "model unknown");
+    assert!(!has(&f, FindingId::PasskeyNotAccepted));
     assert!(!has(&f, FindingId::AaguidNotEligible));
+    assert!(!has(&f, FindingId::OkKeyReady));
     assert!(!has(
         &run(&linux_chrome(), &[ready_key()]),
-        FindingId::PasskeyNotAccepted
+        FindingId::AaguidForeign
     ));
     let table = aaguids();
     assert_eq!(
@@ -982,6 +987,9 @@ fn markdown_for_tickets_in_both_languages() {
 
 /// Placeholders the rules and the report fill in.
 const KNOWN_PLACEHOLDERS: &[&str] = &[
+    "status",
+    "issuer",
+    "anchor",
     "os",
     "browser",
     "browsers",

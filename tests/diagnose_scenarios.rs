@@ -165,6 +165,24 @@ fn check_every_scenario(link: Link) {
                 .collect();
             assert!(bad.is_empty(), "{name}: {bad:?}");
             assert_eq!(key.attestation_verified, Some(true), "{name}");
+            // The simulator's certificate comes from its own test CA: a
+            // valid signature, reported as a test certificate, never genuine.
+            assert_eq!(
+                key.attestation_trust,
+                Some(fido_doctor::ctap::verify::TrustLevel::UnknownIssuer),
+                "{name}"
+            );
+            let test_cert = findings
+                .iter()
+                .find(|f| f.id == FindingId::AttestationTestCertificate)
+                .unwrap_or_else(|| panic!("{name}: no test-certificate finding"));
+            assert_eq!(test_cert.severity, Severity::Info);
+            assert!(
+                test_cert.placeholders["issuer"].contains("test CA"),
+                "{:?}",
+                test_cert.placeholders
+            );
+            assert!(!key.entra_check().meets(), "{name}");
             assert_eq!(key.registration.as_ref().map(|r| r.ok), Some(true));
             assert_eq!(key.sign_in.as_ref().map(|r| r.ok), Some(true));
         } else {

@@ -101,6 +101,24 @@ finding_ids! {
     DeviceMalformed = "device-malformed",
     /// The probe failed for another reason.
     ProbeFailed = "probe-failed",
+    /// A roaming key reports the AAGUID of a platform or software authenticator.
+    AaguidForeign = "aaguid-foreign",
+    /// The FIDO metadata marks the model revoked or compromised.
+    ModelCompromised = "model-compromised",
+    /// The FIDO metadata reports a firmware update for the model.
+    ModelUpdateAvailable = "model-update-available",
+    /// The attestation chains to a different maker's root than the AAGUID names.
+    AttestationOtherMaker = "attestation-other-maker",
+    /// The attestation certificate chains to no known maker root.
+    AttestationUnknownIssuer = "attestation-unknown-issuer",
+    /// The simulated key's attestation comes from the program's own test CA.
+    AttestationTestCertificate = "attestation-test-certificate",
+    /// Self attestation or none: the signature proves nothing about the model.
+    AttestationModelUnbacked = "attestation-model-unbacked",
+    /// The chain reaches a known root but a certificate on it is not valid.
+    AttestationChainInvalid = "attestation-chain-invalid",
+    /// The chain reaches a known maker root, but the metadata does not list the model.
+    AttestationKnownRoot = "attestation-known-root",
 }
 
 /// An id string that names no finding.
@@ -178,7 +196,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 30);
+        assert_eq!(FindingId::ALL.len(), 39);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(

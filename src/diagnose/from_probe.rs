@@ -6,7 +6,6 @@ use crate::content::aaguid::{Aaguid, AaguidTable};
 use crate::ctap::probe::{
     Failure, FailureCode, KeyKind, KeyReport, Outcome, ProbeReport, Registration,
 };
-use crate::ctap::verify::attestation::AttestationKind;
 
 use super::keys::{FailureKind, KeyFacts, PinState, ProbeFailure, Protocol, StepOutcome};
 
@@ -87,37 +86,14 @@ fn apply_key_report(k: &mut KeyFacts, kr: &KeyReport) {
     let Some(info) = &kr.info else {
         return;
     };
-    k.versions = info.versions.clone();
-    k.aaguid = Some(Aaguid(info.aaguid).to_string());
-    // `rk` absent means false (CTAP 2.1, authenticatorGetInfo options).
-    k.rk = Some(info.options.get("rk").copied().unwrap_or(false));
-    k.rk_remaining = info
-        .remaining_discoverable_credentials
-        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-    k.client_pin = Some(match info.options.get("clientPin") {
-        None => PinState::Unsupported,
-        Some(false) => PinState::NotSet,
-        Some(true) => PinState::Set,
-    });
+    k.apply_get_info(info);
     k.pin_retries = kr.pin_retries;
     k.pin_blocked = k.client_pin == Some(PinState::Set) && kr.pin_retries == Some(0);
-    k.uv = info.options.get("uv").copied();
-    k.hmac_secret = Some(info.extensions.iter().any(|e| e == "hmac-secret"));
-    k.algorithms = info.algorithms.iter().map(|a| a.alg).collect();
-    if let Some(fw) = info.firmware_version {
-        k.firmware = Some(fw.to_string());
-    }
 }
 
 fn apply_registration(k: &mut KeyFacts, reg: &Registration) {
     let att = &reg.attestation;
-    k.attestation_format = Some(att.format.clone());
-    let cert_matches = att
-        .certificate_aaguid
-        .as_ref()
-        .is_none_or(|c| c.0 == att.aaguid.0);
-    k.attestation_verified =
-        Some(att.kind == AttestationKind::Basic && att.chain_signatures_verified && cert_matches);
+    k.apply_attestation(att);
     if k.aaguid.is_none() && att.aaguid.0 != [0u8; 16] {
         k.aaguid = Some(Aaguid(att.aaguid.0).to_string());
     }

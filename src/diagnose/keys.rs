@@ -5,9 +5,13 @@
 
 use serde::Serialize;
 
+use super::model::ModelSource;
+
 use crate::content::aaguid::{AaguidTable, AuthenticatorKind};
 use crate::ctap::CtapError;
 use crate::ctap::status::CtapStatus;
+use crate::ctap::verify::attestation::TrustLevel;
+use crate::ctap::verify::metadata::Metadata;
 use crate::transport::TransportError;
 use crate::transport::hid::HidKeyInfo;
 
@@ -209,10 +213,33 @@ pub struct KeyFacts {
     pub sign_in: Option<StepOutcome>,
     /// Attestation format of the test registration (`packed`, `fido-u2f`, `none`).
     pub attestation_format: Option<String>,
-    /// The attestation signature (and certificate chain, when any) verified.
+    /// The attestation signature verified (certificate or self attestation);
+    /// `None` without a signature to check (format `none`, no registration).
+    /// Whether the certificate chain backs the model is [`KeyFacts::attestation_trust`].
     pub attestation_verified: Option<bool>,
     /// Set when the probe stopped early.
     pub failure: Option<ProbeFailure>,
+    /// How far the attestation backs the claimed model (`maker-root`, `self`, …).
+    pub attestation_trust: Option<TrustLevel>,
+    /// Issuer of the attestation certificate (RFC 4514), when there was one.
+    pub attestation_issuer: Option<String>,
+    /// The trust anchor the certificate chain ended at.
+    pub attestation_anchor: Option<String>,
+    /// Why the certificate chain does not count or reached no anchor.
+    pub attestation_problem: Option<String>,
+    /// Where [`KeyFacts::model`] came from.
+    pub model_source: Option<ModelSource>,
+    /// The key answered over CTAPHID but its AAGUID belongs to a platform or
+    /// software authenticator: another product's id, shared or copied.
+    pub aaguid_foreign: bool,
+    /// Built-in (biometric) user verification: from GetInfo when the key
+    /// answered it, else from the model tables.
+    pub biometric: Option<bool>,
+    /// A status report of the FIDO metadata that makes the model unsafe
+    /// (`REVOKED (2023-12-20)`, `USER_VERIFICATION_BYPASS …`).
+    pub metadata_compromise: Option<String>,
+    /// The FIDO metadata reports a firmware update for the model.
+    pub metadata_update_available: bool,
 }
 
 impl KeyFacts {
@@ -244,6 +271,15 @@ impl KeyFacts {
             attestation_format: None,
             attestation_verified: None,
             failure: None,
+            attestation_trust: None,
+            attestation_issuer: None,
+            attestation_anchor: None,
+            attestation_problem: None,
+            model_source: None,
+            aaguid_foreign: false,
+            biometric: None,
+            metadata_compromise: None,
+            metadata_update_available: false,
         }
     }
 
@@ -280,21 +316,12 @@ impl KeyFacts {
         self.usb_id = Some(format!("{:04x}:{:04x}", info.vendor_id, info.product_id));
     }
 
-    /// Fills model, vendor, kind and eligibility from the AAGUID table. A
-    /// FIDO2 key whose AAGUID is not in the table counts as not eligible.
+    /// Fills model, vendor, kind and eligibility from the embedded FIDO
+    /// metadata and the AAGUID table, facts from the key first (see
+    /// [`KeyFacts::apply_model_sources`]). A FIDO2 key whose AAGUID is not in
+    /// the table counts as not eligible.
     pub fn apply_aaguid_table(&mut self, table: &AaguidTable) {
-        let Some(a) = self.aaguid.as_deref() else {
-            return;
-        };
-        match table.lookup_str(a) {
-            Some(row) => {
-                self.model = Some(row.name.clone());
-                self.vendor = row.vendor.clone();
-                self.kind = Some(row.kind);
-                self.eligible = Some(row.eligible);
-            }
-            None => self.eligible = Some(false),
-        }
+        self.apply_model_sources(table, Metadata::embedded());
     }
 
     /// A name for messages: the model, else the product, else the device.
@@ -370,9 +397,11 @@ mod tests {
             ..KeyFacts::unknown("sim:x")
         };
         k.apply_aaguid_table(&table);
-        assert_eq!(k.model.as_deref(), Some("Titan v2"));
+        // The FIDO metadata's name wins over the table's.
+        assert_eq!(k.model.as_deref(), Some("Google Titan Security Key v2"));
+        assert_eq!(k.vendor.as_deref(), Some("Google"));
         assert_eq!(k.eligible, Some(true));
-        assert_eq!(k.display_name(), "Titan v2");
+        assert_eq!(k.display_name(), "Google Titan Security Key v2");
         let mut u = KeyFacts {
             aaguid: Some("27cd1436-ff4d-40aa-a2fe-59b397b41751".into()),
             ..KeyFacts::unknown("sim:y")

@@ -4,6 +4,7 @@
 
 use crate::content::aaguid::{AaguidTable, AuthenticatorKind};
 use crate::content::compat::{CompatMatrix, Support};
+use crate::ctap::verify::attestation::TrustLevel;
 
 use super::facts::{BrowserId, Environment, OsFamily};
 use super::findings::{Finding, FindingId, Severity};
@@ -401,7 +402,12 @@ fn fido2_rules(
         };
         out.push(mk(FindingId::HmacSecretMissing, sev));
     }
-    if key.kind == Some(AuthenticatorKind::Platform) {
+    if key.aaguid_foreign {
+        out.push(
+            mk(FindingId::AaguidForeign, Severity::Warn)
+                .with("aaguid", key.aaguid.clone().unwrap_or_default()),
+        );
+    } else if key.kind == Some(AuthenticatorKind::Platform) {
         out.push(mk(FindingId::PasskeyNotAccepted, Severity::Fail));
     } else if key.eligible == Some(false) && key.kind != Some(AuthenticatorKind::Simulator) {
         out.push(
@@ -415,6 +421,64 @@ fn fido2_rules(
                 .with("format", key.attestation_format.clone().unwrap_or_default()),
         );
     }
+    model_rules(key, mk, out);
+}
+
+/// What the FIDO metadata's status reports and the attestation's trust
+/// level mean for the key. An attestation that does not back the model
+/// matters (Warn) only for a model Entra would otherwise accept; for a
+/// model that is not on Microsoft's list anyway it is a note.
+fn model_rules(
+    key: &KeyFacts,
+    mk: &dyn Fn(FindingId, Severity) -> Finding,
+    out: &mut Vec<Finding>,
+) {
+    if let Some(status) = &key.metadata_compromise {
+        out.push(mk(FindingId::ModelCompromised, Severity::Fail).with("status", status.clone()));
+    } else if key.metadata_update_available {
+        out.push(mk(FindingId::ModelUpdateAvailable, Severity::Info));
+    }
+    let Some(trust) = key.attestation_trust else {
+        return;
+    };
+    let simulator = key.kind == Some(AuthenticatorKind::Simulator);
+    let matters = key.eligible == Some(true) && !key.aaguid_foreign && !simulator;
+    let weight = if matters {
+        Severity::Warn
+    } else {
+        Severity::Info
+    };
+    let with_issuer = |f: Finding| {
+        f.with("issuer", key.attestation_issuer.clone().unwrap_or_default())
+            .with("anchor", key.attestation_anchor.clone().unwrap_or_default())
+    };
+    let finding = match trust {
+        TrustLevel::MakerRoot => None,
+        TrustLevel::KnownRoot => Some(with_issuer(mk(
+            FindingId::AttestationKnownRoot,
+            Severity::Info,
+        ))),
+        TrustLevel::OtherMakerRoot => {
+            Some(with_issuer(mk(FindingId::AttestationOtherMaker, weight)))
+        }
+        TrustLevel::UnknownIssuer if simulator => Some(with_issuer(mk(
+            FindingId::AttestationTestCertificate,
+            Severity::Info,
+        ))),
+        TrustLevel::UnknownIssuer => {
+            Some(with_issuer(mk(FindingId::AttestationUnknownIssuer, weight)))
+        }
+        TrustLevel::InvalidChain => Some(
+            with_issuer(mk(FindingId::AttestationChainInvalid, weight)).with(
+                "reason",
+                key.attestation_problem.clone().unwrap_or_default(),
+            ),
+        ),
+        TrustLevel::SelfAttested | TrustLevel::None => {
+            Some(mk(FindingId::AttestationModelUnbacked, weight).with("format", trust.as_str()))
+        }
+    };
+    out.extend(finding);
 }
 
 /// Keeps the first (most severe, as emitted) finding of each id.

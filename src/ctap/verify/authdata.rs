@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 use super::cose::CoseKey;
-use super::{VerifyError, cbor_scan, hexser};
+use super::{VerifyError, hexser};
 
 /// Longest credential id WebAuthn accepts (Level 3, §6.5.1).
 pub const MAX_CREDENTIAL_ID_LEN: usize = 1023;
@@ -174,9 +174,8 @@ impl AuthenticatorData {
                 return Err(VerifyError::CredentialIdTooLong(id_len));
             }
             let credential_id = r.take(id_len, "credentialId")?.to_vec();
-            let key_len = cbor_scan::item_len(r.rest(), "credentialPublicKey")?;
+            let (key_value, key_len) = decode_prefix(r.rest(), "credentialPublicKey")?;
             let credential_public_key = r.take(key_len, "credentialPublicKey")?.to_vec();
-            let key_value = decode(&credential_public_key, "credentialPublicKey")?;
             let ciborium::Value::Map(entries) = &key_value else {
                 return Err(VerifyError::InvalidField {
                     field: "credentialPublicKey",
@@ -202,9 +201,8 @@ impl AuthenticatorData {
         };
 
         let (extensions_raw, extensions) = if flags.extension_data {
-            let len = cbor_scan::item_len(r.rest(), "extensions")?;
+            let (value, len) = decode_prefix(r.rest(), "extensions")?;
             let raw = r.take(len, "extensions")?.to_vec();
-            let value = decode(&raw, "extensions")?;
             if !matches!(value, ciborium::Value::Map(_)) {
                 return Err(VerifyError::InvalidField {
                     field: "extensions",
@@ -244,9 +242,39 @@ impl AuthenticatorData {
     }
 }
 
-/// Decodes one CBOR item whose extent `cbor_scan` already established.
+/// Deepest nesting of arrays, maps and tags accepted in authenticator output.
+const MAX_CBOR_DEPTH: usize = 16;
+
+/// Decodes the one CBOR item at the start of `bytes` and says how many bytes
+/// it occupies (the reader's cursor position afterwards), so that what
+/// follows an embedded item (a COSE key inside authenticator data) can be
+/// found. Input that ends inside the item is [`VerifyError::Truncated`].
+pub(crate) fn decode_prefix(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<(ciborium::Value, usize), VerifyError> {
+    let mut cursor = std::io::Cursor::new(bytes);
+    let value = ciborium::de::from_reader_with_recursion_limit(&mut cursor, MAX_CBOR_DEPTH)
+        .map_err(|e| match e {
+            ciborium::de::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                VerifyError::Truncated { what }
+            }
+            other => VerifyError::BadCbor(format!("{what}: {other}")),
+        })?;
+    let len = usize::try_from(cursor.position()).unwrap_or(bytes.len());
+    Ok((value, len))
+}
+
+/// Decodes exactly one CBOR item; trailing bytes are an error.
 pub(crate) fn decode(bytes: &[u8], what: &'static str) -> Result<ciborium::Value, VerifyError> {
-    ciborium::from_reader(bytes).map_err(|e| VerifyError::BadCbor(format!("{what}: {e}")))
+    let (value, len) = decode_prefix(bytes, what)?;
+    if len != bytes.len() {
+        return Err(VerifyError::TrailingBytes {
+            what,
+            count: bytes.len() - len,
+        });
+    }
+    Ok(value)
 }
 
 /// A bounds-checked cursor.

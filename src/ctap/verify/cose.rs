@@ -5,7 +5,7 @@
 use ciborium::Value;
 use serde::Serialize;
 
-use super::{VerifyError, authdata::decode, cbor_scan, hexser};
+use super::{VerifyError, authdata::decode_prefix, hexser};
 
 /// COSE algorithm ES256 (ECDSA P-256 with SHA-256).
 pub const ALG_ES256: i64 = -7;
@@ -46,14 +46,14 @@ pub enum CoseKey {
 impl CoseKey {
     /// Decodes exactly one CBOR-encoded COSE key; trailing bytes are an error.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, VerifyError> {
-        let len = cbor_scan::item_len(bytes, "COSE key")?;
+        let (value, len) = decode_prefix(bytes, "COSE key")?;
         if len != bytes.len() {
             return Err(VerifyError::TrailingBytes {
                 what: "COSE key",
                 count: bytes.len() - len,
             });
         }
-        Self::from_cbor(&decode(bytes, "COSE key")?)
+        Self::from_cbor(&value)
     }
 
     /// Interprets a decoded COSE_Key map.
@@ -232,6 +232,18 @@ impl CoseKey {
                     .map_err(|_| VerifyError::BadSignature)
             }
         }
+    }
+
+    /// True when `signature` (DER ECDSA) verifies over an already hashed
+    /// message `digest` under this P-256 key (any hash length: certificates
+    /// signed with SHA-384 or SHA-512 by a P-256 key).
+    pub(crate) fn verify_prehash_der(&self, digest: &[u8], signature: &[u8]) -> bool {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        let Ok(key) = self.p256_key() else {
+            return false;
+        };
+        p256::ecdsa::Signature::from_der(signature)
+            .is_ok_and(|sig| key.verify_prehash(digest, &sig).is_ok())
     }
 
     /// The uncompressed SEC1 point 0x04||x||y of an ES256 key.

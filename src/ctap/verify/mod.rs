@@ -2,22 +2,26 @@
 //! authenticator data, COSE public keys, attestation statements and
 //! assertion signatures. Pure functions over bytes — no I/O.
 //!
-//! What is checked is structure and signatures. Validating an attestation
-//! certificate chain up to a trusted root (FIDO Metadata Service) is out of
-//! scope: a `Basic` outcome means "the statement is well formed and its
-//! signature verifies under the leaf certificate", not "the key is genuine".
+//! Attestation certificate chains are validated against the trust anchors
+//! of the embedded FIDO metadata ([`metadata`]); the outcome's
+//! [`TrustLevel`] says whether the chain backs the model the key claims.
 
 pub mod assertion;
 pub mod attestation;
 pub mod authdata;
-mod cbor_scan;
+pub mod chain;
 pub mod cose;
 mod hexser;
+pub mod metadata;
 mod x509;
 
-pub use attestation::{AttestationKind, AttestationObject, AttestationOutcome};
+pub use attestation::{
+    AttestationKind, AttestationObject, AttestationOutcome, TrustLevel, VerifyOptions,
+};
 pub use authdata::{Aaguid, AttestedCredentialData, AuthenticatorData, Flags};
+pub use chain::AnchorSummary;
 pub use cose::CoseKey;
+pub use metadata::{Metadata, ModelEntry, StatusReport, StatusWeight};
 
 /// Everything that can make verification fail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +72,10 @@ pub enum VerifyError {
     /// A signature that is malformed or does not verify.
     #[error("signature does not verify")]
     BadSignature,
+    /// The attestation statement's signature (over the new credential) does
+    /// not verify: the key's answer cannot be trusted.
+    #[error("the attestation signature does not verify")]
+    AttestationSignatureInvalid,
     /// An attestation certificate that is malformed or violates WebAuthn's rules.
     #[error("bad attestation certificate: {0}")]
     BadCertificate(String),
