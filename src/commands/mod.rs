@@ -3,6 +3,7 @@
 
 pub mod diagnose;
 pub mod guide;
+pub mod keycare;
 pub mod keys;
 pub mod pin;
 pub mod simulate;

@@ -1,0 +1,593 @@
+//! `pin set`, `pin change`, `reset-key` and `credentials`: the commands that
+//! change a key (each only after its own explicit confirmation) and the
+//! read-only list of sign-ins on it. Exit codes: 0 done, 2 the key refused
+//! or cannot do it, 3 the key could not be reached or answered nonsense,
+//! 64 the command line or the typed input was not usable (nothing was sent).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use fido_doctor::ctap::ctaphid::{CancelHandle, CtapHid, HidEvent, HidOptions};
+use fido_doctor::ctap::keycare::{
+    self, CredentialInventory, KeyState, KeycareError, NewPin, PinSafety, ResetOutcome,
+};
+use fido_doctor::ctap::probe::{PinSource, RememberedPin};
+use fido_doctor::device::{self, OpenDevice};
+use fido_doctor::sim::AfterDelay;
+use fido_doctor::transport::DeviceSpec;
+use fido_doctor::transport::hid;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use super::keys::SIM_TOUCH_DELAY;
+use super::pin::{PromptPin, StdinPin, prompt_masked};
+use crate::cli::{CredentialsArgs, PinChangeArgs, PinSetArgs, ResetKeyArgs};
+
+/// Exit code when the command line or typed input was unusable.
+const EXIT_USAGE: u8 = 64;
+/// The word `reset-key` wants typed (or given with `--confirm`).
+pub const CONFIRM_WORD: &str = "RESET";
+/// Where UTokyo Account users delete an old security key registration.
+const SECURITY_INFO: &str = "https://mysignins.microsoft.com/security-info";
+/// Keys accept a reset only this long after being plugged in.
+const RESET_WINDOW: Duration = Duration::from_secs(10);
+/// How long to wait for the user to unplug or plug in the key.
+const REPLUG_WAIT: Duration = Duration::from_secs(60);
+/// Times a new PIN is asked for on the terminal before giving up.
+const NEW_PIN_TRIES: usize = 3;
+
+/// What `--json` prints for every key-care command. Never holds a PIN.
+#[derive(Debug, Serialize)]
+struct Outcome<'a> {
+    command: &'a str,
+    device: String,
+    /// "done" or the error code.
+    outcome: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reset: Option<ResetOutcome>,
+    /// The key's state afterwards (before, when nothing changed).
+    key: Option<KeyState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credentials: Option<CredentialInventory>,
+}
+
+fn exit_for(e: &KeycareError) -> ExitCode {
+    if e.is_usage() {
+        ExitCode::from(EXIT_USAGE)
+    } else if e.is_device_failure() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+/// A usage failure found before anything was sent.
+fn usage(json: bool, command: &str, device: &str, msg: &str) -> anyhow::Result<ExitCode> {
+    finish(
+        json,
+        Outcome {
+            command,
+            device: device.to_owned(),
+            outcome: "usage",
+            message: Some(msg.to_owned()),
+            reset: None,
+            key: None,
+            credentials: None,
+        },
+        ExitCode::from(EXIT_USAGE),
+    )
+}
+
+fn finish(json: bool, o: Outcome<'_>, code: ExitCode) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&o)?);
+    } else if let Some(m) = &o.message {
+        eprintln!("fido-doctor: {m}");
+    }
+    Ok(code)
+}
+
+fn failed(
+    json: bool,
+    command: &str,
+    device: String,
+    e: &KeycareError,
+    key: Option<KeyState>,
+) -> anyhow::Result<ExitCode> {
+    let mut message = e.to_string();
+    if let Some(hint) = hint(e) {
+        message = format!("{message}\n{hint}");
+    }
+    finish(
+        json,
+        Outcome {
+            command,
+            device,
+            outcome: e.code(),
+            message: Some(message),
+            reset: (command == "reset-key").then(|| ResetOutcome::of(e)),
+            key,
+            credentials: None,
+        },
+        exit_for(e),
+    )
+}
+
+/// What to do next, for the errors where there is something to do.
+fn hint(e: &KeycareError) -> Option<&'static str> {
+    Some(match e {
+        KeycareError::PinAlreadySet => "Use `fido-doctor pin change` to choose a new one.",
+        KeycareError::PinNotSet => "Use `fido-doctor pin set` first.",
+        KeycareError::LastAttemptRefused => {
+            "If you are sure of the PIN, run again with --allow-last-pin-attempt. If not, a reset (`fido-doctor reset-key`) is the way out."
+        }
+        KeycareError::PinBlocked => {
+            "The key must be reset (`fido-doctor reset-key`); this erases everything on it."
+        }
+        KeycareError::PowerCycleNeeded => "Unplug the key, plug it back in, and try again.",
+        KeycareError::ForcePinChange => "Use `fido-doctor pin change` to choose a new PIN.",
+        KeycareError::ResetTooLate => {
+            "Unplug the key, plug it back in, and touch it within 10 seconds: run `fido-doctor reset-key` again."
+        }
+        KeycareError::NoTouch => {
+            "Touch the key's button or contact when it blinks; run `fido-doctor reset-key` again."
+        }
+        _ => return None,
+    })
+}
+
+/// Resolves `--device` and opens it; a simulated user touches `sim:` keys.
+fn open(spec: &DeviceSpec) -> anyhow::Result<CtapHid<OpenDevice>> {
+    let dev = device::open(spec, Box::new(AfterDelay::new(SIM_TOUCH_DELAY)))
+        .with_context(|| format!("opening {spec}"))?;
+    let mut hid = CtapHid::open(dev, HidOptions::default())
+        .with_context(|| format!("talking to {spec}"))?;
+    let cancel = CancelHandle::default();
+    let ctrl_c = cancel.clone();
+    // Ctrl-C sends CTAPHID_CANCEL to the key instead of killing us mid-command.
+    let _ = ctrlc::set_handler(move || ctrl_c.cancel());
+    hid.set_cancel_handle(cancel);
+    Ok(hid)
+}
+
+/// Where secrets come from: lines of standard input, or a masked prompt.
+struct Secrets {
+    stdin: bool,
+}
+
+impl Secrets {
+    fn interactive(&self) -> bool {
+        !self.stdin
+    }
+
+    fn read(&self, label: &str) -> Option<Zeroizing<String>> {
+        if self.stdin {
+            let mut line = Zeroizing::new(String::new());
+            let n = std::io::stdin().lock().read_line(&mut line).ok()?;
+            if n == 0 {
+                return None;
+            }
+            Some(Zeroizing::new(
+                line.trim_end_matches(['\r', '\n']).to_string(),
+            ))
+        } else {
+            prompt_masked(label)
+        }
+    }
+
+    /// Asks for a new PIN twice; on the terminal asks again after a bad
+    /// entry, from standard input the first bad entry ends it.
+    fn new_pin(&self, min_len: u32) -> Result<NewPin, KeycareError> {
+        let tries = if self.interactive() { NEW_PIN_TRIES } else { 1 };
+        let mut last = KeycareError::PinDeclined;
+        for _ in 0..tries {
+            let Some(first) = self.read("New PIN: ") else {
+                return Err(KeycareError::PinDeclined);
+            };
+            if let Err(e) = NewPin::new(&first, Some(u64::from(min_len))) {
+                last = e.into();
+                if self.interactive() {
+                    eprintln!("That PIN cannot be used: {last}");
+                }
+                continue;
+            }
+            let Some(second) = self.read("The same PIN again: ") else {
+                return Err(KeycareError::PinDeclined);
+            };
+            match NewPin::confirmed(&first, &second, Some(u64::from(min_len))) {
+                Ok(p) => return Ok(p),
+                Err(e) => {
+                    last = e.into();
+                    if self.interactive() {
+                        eprintln!("The two entries differ; nothing was sent. Once more:");
+                    }
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+fn pin_rules(state: &KeyState) -> String {
+    format!(
+        "The PIN needs at least {} characters (letters, digits or symbols) and at most 63 bytes.",
+        state.min_pin_length
+    )
+}
+
+fn show_state(state: &KeyState) {
+    let pin = match state.client_pin {
+        Some(true) => "set",
+        Some(false) => "not set",
+        None => "not supported",
+    };
+    eprint!("The key now reports: PIN {pin}");
+    if let Some(r) = state.pin_retries {
+        eprint!(", {r} attempts left");
+    }
+    eprintln!(", minimum length {}.", state.min_pin_length);
+}
+
+/// `fido-doctor pin set`.
+pub fn pin_set(a: &PinSetArgs) -> anyhow::Result<ExitCode> {
+    const CMD: &str = "pin-set";
+    let json = a.device.json;
+    let spec = device::resolve(a.device.device.as_deref())?;
+    let mut hid = open(&spec)?;
+    let name = hid.name();
+    let state = match keycare::read_state(&mut hid) {
+        Ok((_, s)) => s,
+        Err(e) => return failed(json, CMD, name, &e, None),
+    };
+    let refusal = match state.client_pin {
+        None => Some(KeycareError::NoPinSupport),
+        Some(true) => Some(KeycareError::PinAlreadySet),
+        Some(false) => None,
+    };
+    if let Some(e) = refusal {
+        return failed(json, CMD, name, &e, Some(state));
+    }
+    let secrets = Secrets { stdin: a.pin_stdin };
+    if !a.pin_stdin && !std::io::stdin().is_terminal() {
+        return usage(json, CMD, &name, "no terminal to ask for the PIN on: use --pin-stdin");
+    }
+    eprintln!(
+        "Setting a PIN on {name}.\n\
+         The PIN protects the key: whoever holds it also needs the PIN to sign in as you.\n\
+         It is kept on the key only; it is not your UTokyo Account password and nobody,\n\
+         not even the help desk, can read it back. If it is forgotten, or blocked after\n\
+         too many wrong tries, the only way out is a reset that erases the key.\n{}",
+        pin_rules(&state)
+    );
+    let new = match secrets.new_pin(state.min_pin_length) {
+        Ok(p) => p,
+        Err(e) => return failed(json, CMD, name, &e, Some(state)),
+    };
+    match keycare::set_pin(&mut hid, &new) {
+        Ok(after) => {
+            if !json {
+                eprintln!("PIN set.");
+                show_state(&after);
+                println!("The key has a PIN and is ready to be registered for UTokyo Account.");
+            }
+            done(json, CMD, name, after)
+        }
+        Err(e) => failed(json, CMD, name, &e, Some(state)),
+    }
+}
+
+fn done(json: bool, command: &str, device: String, key: KeyState) -> anyhow::Result<ExitCode> {
+    if json {
+        let o = Outcome {
+            command,
+            device,
+            outcome: "done",
+            message: None,
+            reset: (command == "reset-key").then_some(ResetOutcome::Done),
+            key: Some(key),
+            credentials: None,
+        };
+        println!("{}", serde_json::to_string_pretty(&o)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fido-doctor pin change`.
+pub fn pin_change(a: &PinChangeArgs) -> anyhow::Result<ExitCode> {
+    const CMD: &str = "pin-change";
+    let json = a.device.json;
+    let spec = device::resolve(a.device.device.as_deref())?;
+    let mut hid = open(&spec)?;
+    let name = hid.name();
+    let state = match keycare::read_state(&mut hid) {
+        Ok((_, s)) => s,
+        Err(e) => return failed(json, CMD, name, &e, None),
+    };
+    let refusal = match state.client_pin {
+        None => Some(KeycareError::NoPinSupport),
+        Some(false) => Some(KeycareError::PinNotSet),
+        Some(true) => None,
+    };
+    if let Some(e) = refusal {
+        return failed(json, CMD, name, &e, Some(state));
+    }
+    if state.force_pin_change {
+        eprintln!(
+            "This key demands a new PIN before it can be used again (its current PIN was\n\
+             set as temporary or no longer meets its rules). Choose a different one."
+        );
+    }
+    if let Some(r) = state.pin_retries {
+        eprintln!("PIN attempts left on this key: {r}.");
+    }
+    let safety = PinSafety {
+        allow_last_attempt: a.allow_last_pin_attempt,
+    };
+    if let Err(e) = state.check_attempt(safety) {
+        return failed(json, CMD, name, &e, Some(state));
+    }
+    if !a.pin_stdin && !std::io::stdin().is_terminal() {
+        return usage(json, CMD, &name, "no terminal to ask for the PIN on: use --pin-stdin");
+    }
+    let secrets = Secrets { stdin: a.pin_stdin };
+    let label = match state.pin_retries {
+        Some(r) => format!("Current PIN ({r} attempts left, Esc to cancel): "),
+        None => "Current PIN (Esc to cancel): ".to_owned(),
+    };
+    let Some(current) = secrets.read(&label) else {
+        return failed(json, CMD, name, &KeycareError::PinDeclined, Some(state));
+    };
+    eprintln!("{}", pin_rules(&state));
+    let new = match secrets.new_pin(state.min_pin_length) {
+        Ok(p) => p,
+        Err(e) => return failed(json, CMD, name, &e, Some(state)),
+    };
+    match keycare::change_pin(&mut hid, &current, &new, safety) {
+        Ok(after) => {
+            if !json {
+                eprintln!("PIN changed.");
+                show_state(&after);
+                println!("The key's PIN is changed; use the new one from now on.");
+            }
+            done(json, CMD, name, after)
+        }
+        Err(e) => {
+            let key = keycare::read_state(&mut hid).ok().map(|(_, s)| s);
+            failed(json, CMD, name, &e, key.or(Some(state)))
+        }
+    }
+}
+
+/// `fido-doctor reset-key`.
+pub fn reset_key(a: &ResetKeyArgs) -> anyhow::Result<ExitCode> {
+    const CMD: &str = "reset-key";
+    let json = a.device.json;
+    let spec = device::resolve(a.device.device.as_deref())?;
+    let name = spec.to_string();
+    if let Some(word) = &a.confirm
+        && word != CONFIRM_WORD
+    {
+        let msg = format!("--confirm must be {CONFIRM_WORD} exactly; nothing was done");
+        return usage(json, CMD, &name, &msg);
+    }
+    let hid = open(&spec)?;
+    if !keycare::Ctap2Channel::speaks_ctap2(&hid) {
+        return failed(json, CMD, name, &KeycareError::U2fOnly, None);
+    }
+    eprintln!(
+        "RESET {name}: this erases EVERYTHING on the key, for every service it is used\n\
+         with (UTokyo Account and any other sign-in), and removes its PIN. It cannot be undone.\n\
+         Afterwards, delete the old security key at Security info ({SECURITY_INFO})\n\
+         and register the key again (after setting a new PIN)."
+    );
+    if a.confirm.is_none() {
+        if !std::io::stdin().is_terminal() {
+            let msg = format!(
+                "not confirmed: type {CONFIRM_WORD} at the prompt, or pass --confirm {CONFIRM_WORD}; nothing was done"
+            );
+            return usage(json, CMD, &name, &msg);
+        }
+        eprint!("Type {CONFIRM_WORD} to erase the key, anything else to stop: ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        if line.trim() != CONFIRM_WORD {
+            return usage(json, CMD, &name, "not confirmed; nothing was done");
+        }
+    }
+    let (mut hid, plugged) = match spec {
+        DeviceSpec::Hid { ref path } => {
+            drop(hid);
+            let new_spec = wait_replug(path)?;
+            let plugged = Instant::now();
+            (open(&new_spec)?, plugged)
+        }
+        DeviceSpec::Sim { .. } => {
+            eprintln!("A simulated key cannot be unplugged: it is restarted instead, as if plugged in again.");
+            drop(hid);
+            let plugged = Instant::now();
+            (open(&spec)?, plugged)
+        }
+        DeviceSpec::Udp { .. } => {
+            eprintln!("A key reached over UDP cannot be unplugged from here: the reset is sent now.");
+            (hid, Instant::now())
+        }
+    };
+    let name = hid.name();
+    eprintln!("Touch the key now to confirm the reset.");
+    let mut countdown = Countdown::new(plugged);
+    let mut on_event = |e: HidEvent| countdown.event(e);
+    let result = keycare::reset(&mut hid, &mut on_event);
+    countdown.end();
+    match result {
+        Ok(after) => {
+            if !json {
+                eprintln!("The key is reset: no credentials and no PIN are left on it.");
+                show_state(&after);
+                println!(
+                    "Reset done. Next: `fido-doctor pin set`, then delete the old key at {SECURITY_INFO} and register it again."
+                );
+            }
+            done(json, CMD, name, after)
+        }
+        Err(e) => failed(json, CMD, name, &e, None),
+    }
+}
+
+/// Shows the seconds left of the reset window while the key waits for a touch.
+struct Countdown {
+    plugged: Instant,
+    shown: Option<u64>,
+    tty: bool,
+}
+
+impl Countdown {
+    fn new(plugged: Instant) -> Self {
+        Self {
+            plugged,
+            shown: None,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn event(&mut self, e: HidEvent) {
+        if e != HidEvent::UpNeeded {
+            return;
+        }
+        let left = RESET_WINDOW.saturating_sub(self.plugged.elapsed()).as_secs();
+        if self.shown == Some(left) || (!self.tty && self.shown.is_some()) {
+            return;
+        }
+        self.shown = Some(left);
+        if self.tty {
+            eprint!("\r  the key blinks: touch it ({left:>2} s left)  ");
+            let _ = std::io::stderr().flush();
+        } else {
+            eprintln!("  the key blinks: touch it ({left} s left)");
+        }
+    }
+
+    fn end(&self) {
+        if self.tty && self.shown.is_some() {
+            eprintln!();
+        }
+    }
+}
+
+/// Waits for the key at `path` to be unplugged, then for a FIDO key to be
+/// plugged in; returns the new one (its path may differ).
+fn wait_replug(path: &str) -> anyhow::Result<DeviceSpec> {
+    eprintln!("Unplug the key now (within 60 s).");
+    let start = Instant::now();
+    while hid::enumerate()?.iter().any(|k| k.path == path) {
+        if start.elapsed() > REPLUG_WAIT {
+            anyhow::bail!("the key was not unplugged within 60 s; nothing was done");
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    eprintln!("Now plug it back in; then touch it within 10 seconds.");
+    let start = Instant::now();
+    loop {
+        let keys = hid::enumerate()?;
+        let pick = keys
+            .iter()
+            .find(|k| k.path == path)
+            .or_else(|| (keys.len() == 1).then(|| &keys[0]));
+        if let Some(k) = pick {
+            return Ok(DeviceSpec::Hid {
+                path: k.path.clone(),
+            });
+        }
+        if start.elapsed() > REPLUG_WAIT {
+            anyhow::bail!("no key was plugged in within 60 s; nothing was done");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `fido-doctor credentials`.
+pub fn credentials(a: &CredentialsArgs) -> anyhow::Result<ExitCode> {
+    const CMD: &str = "credentials";
+    let json = a.device.json;
+    let spec = device::resolve(a.device.device.as_deref())?;
+    let mut hid = open(&spec)?;
+    let name = hid.name();
+    let mut pin: Box<dyn PinSource> = if a.pin_stdin {
+        Box::new(StdinPin::new())
+    } else {
+        Box::new(RememberedPin::new(PromptPin))
+    };
+    let safety = PinSafety {
+        allow_last_attempt: a.allow_last_pin_attempt,
+    };
+    match keycare::registrations(&mut hid, pin.as_mut(), safety) {
+        Ok(mut inv) => {
+            if a.redact {
+                inv.redact();
+            }
+            let key = keycare::read_state(&mut hid).ok().map(|(_, s)| s);
+            if json {
+                let o = Outcome {
+                    command: CMD,
+                    device: name,
+                    outcome: "done",
+                    message: None,
+                    reset: None,
+                    key,
+                    credentials: Some(inv),
+                };
+                println!("{}", serde_json::to_string_pretty(&o)?);
+            } else {
+                print!("{}", describe_inventory(&inv));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let key = keycare::read_state(&mut hid).ok().map(|(_, s)| s);
+            failed(json, CMD, name, &e, key)
+        }
+    }
+}
+
+/// Plain-text description of the sign-ins on a key.
+pub fn describe_inventory(inv: &CredentialInventory) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let room = match inv.remaining {
+        Some(n) => format!("room for about {n} more"),
+        None => "free room not reported".to_owned(),
+    };
+    let _ = writeln!(s, "sign-ins on the key: {} ({room})", inv.existing);
+    for rp in &inv.relying_parties {
+        let _ = writeln!(
+            s,
+            "  {}: {}",
+            rp.id.as_deref().unwrap_or("(service not named by the key)"),
+            rp.credentials
+        );
+    }
+    if inv.has_entra() {
+        for u in &inv.entra {
+            let who = match (&u.user_name, &u.display_name) {
+                (Some(n), Some(d)) if n != d => format!("{n} ({d})"),
+                (Some(n), _) => n.clone(),
+                (None, Some(d)) => d.clone(),
+                (None, None) => "an unnamed account".to_owned(),
+            };
+            let _ = writeln!(s, "This key already holds a UTokyo sign-in for {who}.");
+        }
+    } else {
+        let _ = writeln!(s, "No UTokyo credential on this key yet.");
+    }
+    if inv.is_full() {
+        let _ = writeln!(
+            s,
+            "The key is full: an old sign-in must be removed (maker's tool or Windows Settings) or the key reset before a new registration."
+        );
+    }
+    s
+}
