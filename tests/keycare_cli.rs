@@ -57,7 +57,14 @@ fn no_pin_shown(out: &Output, pins: &[&str]) {
 #[test]
 fn pin_set_on_a_key_without_pin() {
     let out = run(
-        &["pin", "set", "--device", "sim:no-pin", "--pin-stdin", "--json"],
+        &[
+            "pin",
+            "set",
+            "--device",
+            "sim:no-pin",
+            "--pin-stdin",
+            "--json",
+        ],
         "583920\n583920\n",
     );
     let v = json(&out);
@@ -81,7 +88,14 @@ fn pin_set_refuses_bad_new_pins_without_sending_them() {
     ];
     for (input, expected) in cases {
         let out = run(
-            &["pin", "set", "--device", "sim:no-pin", "--pin-stdin", "--json"],
+            &[
+                "pin",
+                "set",
+                "--device",
+                "sim:no-pin",
+                "--pin-stdin",
+                "--json",
+            ],
             input,
         );
         let v = json(&out);
@@ -96,14 +110,33 @@ fn pin_set_refuses_bad_new_pins_without_sending_them() {
 #[test]
 fn pin_set_on_keys_that_cannot_take_it() {
     let out = run(
-        &["pin", "set", "--device", "sim:modern", "--pin-stdin", "--json"],
+        &[
+            "pin",
+            "set",
+            "--device",
+            "sim:modern",
+            "--pin-stdin",
+            "--json",
+        ],
         "583920\n583920\n",
     );
     assert_eq!(code(&out), 2);
     assert_eq!(json(&out)["outcome"], "pin-already-set");
-    assert!(json(&out)["message"].as_str().unwrap().contains("pin change"));
+    assert!(
+        json(&out)["message"]
+            .as_str()
+            .unwrap()
+            .contains("pin change")
+    );
     let out = run(
-        &["pin", "set", "--device", "sim:u2f-only", "--pin-stdin", "--json"],
+        &[
+            "pin",
+            "set",
+            "--device",
+            "sim:u2f-only",
+            "--pin-stdin",
+            "--json",
+        ],
         "583920\n583920\n",
     );
     assert_eq!(code(&out), 2);
@@ -120,7 +153,14 @@ fn pin_set_without_terminal_or_stdin_flag_is_a_usage_error() {
 #[test]
 fn pin_change_with_the_right_and_a_wrong_pin() {
     let out = run(
-        &["pin", "change", "--device", "sim:modern", "--pin-stdin", "--json"],
+        &[
+            "pin",
+            "change",
+            "--device",
+            "sim:modern",
+            "--pin-stdin",
+            "--json",
+        ],
         "1234\n86420\n86420\n",
     );
     let v = json(&out);
@@ -129,7 +169,14 @@ fn pin_change_with_the_right_and_a_wrong_pin() {
     no_pin_shown(&out, &["1234", "86420"]);
 
     let out = run(
-        &["pin", "change", "--device", "sim:modern", "--pin-stdin", "--json"],
+        &[
+            "pin",
+            "change",
+            "--device",
+            "sim:modern",
+            "--pin-stdin",
+            "--json",
+        ],
         "9999\n86420\n86420\n",
     );
     let v = json(&out);
@@ -143,22 +190,48 @@ fn pin_change_with_the_right_and_a_wrong_pin() {
 #[test]
 fn pin_change_refusals() {
     let blocked = run(
-        &["pin", "change", "--device", "sim:pin-blocked", "--pin-stdin", "--json"],
+        &[
+            "pin",
+            "change",
+            "--device",
+            "sim:pin-blocked",
+            "--pin-stdin",
+            "--json",
+        ],
         "1234\n86420\n86420\n",
     );
     assert_eq!(code(&blocked), 2);
     assert_eq!(json(&blocked)["outcome"], "pin-blocked");
-    assert!(json(&blocked)["message"].as_str().unwrap().contains("reset-key"));
+    assert!(
+        json(&blocked)["message"]
+            .as_str()
+            .unwrap()
+            .contains("reset-key")
+    );
 
     let no_pin = run(
-        &["pin", "change", "--device", "sim:no-pin", "--pin-stdin", "--json"],
+        &[
+            "pin",
+            "change",
+            "--device",
+            "sim:no-pin",
+            "--pin-stdin",
+            "--json",
+        ],
         "1234\n86420\n86420\n",
     );
     assert_eq!(code(&no_pin), 2);
     assert_eq!(json(&no_pin)["outcome"], "pin-not-set");
 
     let same = run(
-        &["pin", "change", "--device", "sim:modern", "--pin-stdin", "--json"],
+        &[
+            "pin",
+            "change",
+            "--device",
+            "sim:modern",
+            "--pin-stdin",
+            "--json",
+        ],
         "1234\n1234\n1234\n",
     );
     assert_eq!(code(&same), 64);
@@ -172,7 +245,13 @@ fn reset_key_needs_the_confirmation_word() {
     assert_eq!(code(&out), 64);
     assert_eq!(json(&out)["outcome"], "usage");
     let out = run(
-        &["reset-key", "--device", "sim:pin-blocked", "--confirm", "yes"],
+        &[
+            "reset-key",
+            "--device",
+            "sim:pin-blocked",
+            "--confirm",
+            "yes",
+        ],
         "",
     );
     assert_eq!(code(&out), 64);
@@ -183,7 +262,14 @@ fn reset_key_needs_the_confirmation_word() {
 #[test]
 fn reset_key_warns_then_resets_a_blocked_key() {
     let out = run(
-        &["reset-key", "--device", "sim:pin-blocked", "--confirm", "RESET", "--json"],
+        &[
+            "reset-key",
+            "--device",
+            "sim:pin-blocked",
+            "--confirm",
+            "RESET",
+            "--json",
+        ],
         "",
     );
     let v = json(&out);
@@ -192,28 +278,52 @@ fn reset_key_warns_then_resets_a_blocked_key() {
     assert_eq!(v["key"]["client_pin"], false);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("every service"), "{err}");
-    assert!(err.contains("mysignins.microsoft.com/security-info"), "{err}");
+    assert!(
+        err.contains("mysignins.microsoft.com/security-info"),
+        "{err}"
+    );
     assert!(err.contains("cannot be unplugged"), "{err}");
 }
 
 #[test]
 fn reset_key_outcomes_refused_no_touch_u2f() {
     let refused = run(
-        &["reset-key", "--device", "sim:refuse", "--confirm", "RESET", "--json"],
+        &[
+            "reset-key",
+            "--device",
+            "sim:refuse",
+            "--confirm",
+            "RESET",
+            "--json",
+        ],
         "",
     );
     assert_eq!(code(&refused), 2);
     assert_eq!(json(&refused)["reset"], "denied");
 
     let u2f = run(
-        &["reset-key", "--device", "sim:u2f-only", "--confirm", "RESET", "--json"],
+        &[
+            "reset-key",
+            "--device",
+            "sim:u2f-only",
+            "--confirm",
+            "RESET",
+            "--json",
+        ],
         "",
     );
     assert_eq!(code(&u2f), 2);
     assert_eq!(json(&u2f)["reset"], "not-supported");
 
     let untouched = run(
-        &["reset-key", "--device", "sim:no-touch", "--confirm", "RESET", "--json"],
+        &[
+            "reset-key",
+            "--device",
+            "sim:no-touch",
+            "--confirm",
+            "RESET",
+            "--json",
+        ],
         "",
     );
     assert_eq!(code(&untouched), 2);
@@ -223,7 +333,13 @@ fn reset_key_outcomes_refused_no_touch_u2f() {
 #[test]
 fn credentials_on_a_u2f_key() {
     let out = run(
-        &["credentials", "--device", "sim:u2f-only", "--pin-stdin", "--json"],
+        &[
+            "credentials",
+            "--device",
+            "sim:u2f-only",
+            "--pin-stdin",
+            "--json",
+        ],
         "1234\n",
     );
     assert_eq!(code(&out), 2);
@@ -317,19 +433,38 @@ fn over_udp_the_last_attempt_needs_the_flag() {
     let (_server, device) = serve("pin-low");
     // 2 attempts left; a wrong current PIN leaves 1.
     let wrong = run(
-        &["pin", "change", "--device", &device, "--pin-stdin", "--json"],
+        &[
+            "pin",
+            "change",
+            "--device",
+            &device,
+            "--pin-stdin",
+            "--json",
+        ],
         "0000\n86420\n86420\n",
     );
     assert_eq!(json(&wrong)["key"]["pin_retries"], 1);
     let refused = run(
-        &["pin", "change", "--device", &device, "--pin-stdin", "--json"],
+        &[
+            "pin",
+            "change",
+            "--device",
+            &device,
+            "--pin-stdin",
+            "--json",
+        ],
         "1234\n86420\n86420\n",
     );
     let v = json(&refused);
     assert_eq!(code(&refused), 64, "{v}");
     assert_eq!(v["outcome"], "last-attempt-refused");
     assert_eq!(v["key"]["pin_retries"], 1, "no attempt spent");
-    assert!(v["message"].as_str().unwrap().contains("--allow-last-pin-attempt"));
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-last-pin-attempt")
+    );
     let allowed = run(
         &[
             "pin",
@@ -351,7 +486,14 @@ fn over_udp_the_last_attempt_needs_the_flag() {
 fn over_udp_reset_unblocks_a_key_then_a_pin_can_be_set() {
     let (_server, device) = serve("pin-blocked");
     let out = run(
-        &["reset-key", "--device", &device, "--confirm", "RESET", "--json"],
+        &[
+            "reset-key",
+            "--device",
+            &device,
+            "--confirm",
+            "RESET",
+            "--json",
+        ],
         "",
     );
     let v = json(&out);

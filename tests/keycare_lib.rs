@@ -115,7 +115,10 @@ fn change_pin_with_the_right_pin() {
 fn a_wrong_current_pin_is_reported_with_the_attempts_left_and_sent_once() {
     let mut key = FakeKey::new();
     let err = keycare::change_pin(&mut key, "9999", &pin("4321"), strict()).unwrap_err();
-    assert!(matches!(err, KeycareError::PinInvalid { retries: Some(7) }), "{err:?}");
+    assert!(
+        matches!(err, KeycareError::PinInvalid { retries: Some(7) }),
+        "{err:?}"
+    );
     assert_eq!(key.count(CLIENT_PIN, CHANGE_PIN), 1);
     assert_eq!(key.pin.as_deref(), Some("1234"));
     assert!(!err.to_string().contains("9999") && !err.to_string().contains("4321"));
@@ -186,7 +189,10 @@ fn change_pin_refuses_the_same_pin_and_a_key_without_pin() {
 fn force_pin_change_blocks_tokens_until_the_pin_is_changed() {
     let mut key = FakeKey {
         force_change: true,
-        rps: vec![("login.microsoft.com".into(), vec![("a@b".into(), "A".into())])],
+        rps: vec![(
+            "login.microsoft.com".into(),
+            vec![("a@b".into(), "A".into())],
+        )],
         ..FakeKey::new()
     };
     let mut p = FixedPin(Zeroizing::new("1234".into()));
@@ -197,7 +203,11 @@ fn force_pin_change_blocks_tokens_until_the_pin_is_changed() {
     let after = keycare::change_pin(&mut key, "1234", &pin("13579"), strict()).unwrap();
     assert!(!after.force_pin_change);
     let mut p = FixedPin(Zeroizing::new("13579".into()));
-    assert!(keycare::registrations(&mut key, &mut p, strict()).unwrap().has_entra());
+    assert!(
+        keycare::registrations(&mut key, &mut p, strict())
+            .unwrap()
+            .has_entra()
+    );
 }
 
 #[test]
@@ -239,7 +249,10 @@ fn reset_erases_and_reports_the_fresh_state() {
 fn registered_key() -> FakeKey {
     FakeKey {
         rps: vec![
-            ("github.com".into(), vec![("octo".into(), "Octo Cat".into())]),
+            (
+                "github.com".into(),
+                vec![("octo".into(), "Octo Cat".into())],
+            ),
             (
                 "login.microsoft.com".into(),
                 vec![
@@ -261,7 +274,11 @@ fn registrations_list_the_entra_users_and_the_slots_left() {
     assert_eq!(inv.existing, 3);
     assert_eq!(inv.remaining, Some(0));
     assert!(inv.is_full() && inv.has_entra());
-    let names: Vec<_> = inv.entra.iter().map(|u| u.user_name.clone().unwrap()).collect();
+    let names: Vec<_> = inv
+        .entra
+        .iter()
+        .map(|u| u.user_name.clone().unwrap())
+        .collect();
     assert_eq!(
         names,
         ["1234567890@utac.u-tokyo.ac.jp", "old@utac.u-tokyo.ac.jp"]
@@ -274,7 +291,10 @@ fn registrations_list_the_entra_users_and_the_slots_left() {
         .collect();
     assert_eq!(
         rps,
-        [("github.com".to_string(), 1), ("login.microsoft.com".to_string(), 2)]
+        [
+            ("github.com".to_string(), 1),
+            ("login.microsoft.com".to_string(), 2)
+        ]
     );
     // Read-only: only metadata and enumeration subcommands were sent.
     assert!(
@@ -370,7 +390,10 @@ fn a_wrong_pin_is_asked_again_with_the_new_count_and_never_resent() {
     let mut key = registered_key();
     let mut script = Script(vec!["0000", "0000"], Vec::new());
     let err = keycare::registrations(&mut key, &mut script, strict()).unwrap_err();
-    assert!(matches!(err, KeycareError::PinInvalid { retries: Some(7) }), "{err:?}");
+    assert!(
+        matches!(err, KeycareError::PinInvalid { retries: Some(7) }),
+        "{err:?}"
+    );
     assert_eq!(key.count(CLIENT_PIN, Some(9)), 1);
     assert_eq!(key.retries, 7);
 }

@@ -144,8 +144,8 @@ fn hint(e: &KeycareError) -> Option<&'static str> {
 fn open(spec: &DeviceSpec) -> anyhow::Result<CtapHid<OpenDevice>> {
     let dev = device::open(spec, Box::new(AfterDelay::new(SIM_TOUCH_DELAY)))
         .with_context(|| format!("opening {spec}"))?;
-    let mut hid = CtapHid::open(dev, HidOptions::default())
-        .with_context(|| format!("talking to {spec}"))?;
+    let mut hid =
+        CtapHid::open(dev, HidOptions::default()).with_context(|| format!("talking to {spec}"))?;
     let cancel = CancelHandle::default();
     let ctrl_c = cancel.clone();
     // Ctrl-C sends CTAPHID_CANCEL to the key instead of killing us mid-command.
@@ -189,10 +189,10 @@ impl Secrets {
                 return Err(KeycareError::PinDeclined);
             };
             if let Err(e) = NewPin::new(&first, Some(u64::from(min_len))) {
-                last = e.into();
                 if self.interactive() {
-                    eprintln!("That PIN cannot be used: {last}");
+                    eprintln!("That PIN cannot be used: {e}.");
                 }
+                last = e.into();
                 continue;
             }
             let Some(second) = self.read("The same PIN again: ") else {
@@ -253,7 +253,12 @@ pub fn pin_set(a: &PinSetArgs) -> anyhow::Result<ExitCode> {
     }
     let secrets = Secrets { stdin: a.pin_stdin };
     if !a.pin_stdin && !std::io::stdin().is_terminal() {
-        return usage(json, CMD, &name, "no terminal to ask for the PIN on: use --pin-stdin");
+        return usage(
+            json,
+            CMD,
+            &name,
+            "no terminal to ask for the PIN on: use --pin-stdin",
+        );
     }
     eprintln!(
         "Setting a PIN on {name}.\n\
@@ -331,7 +336,12 @@ pub fn pin_change(a: &PinChangeArgs) -> anyhow::Result<ExitCode> {
         return failed(json, CMD, name, &e, Some(state));
     }
     if !a.pin_stdin && !std::io::stdin().is_terminal() {
-        return usage(json, CMD, &name, "no terminal to ask for the PIN on: use --pin-stdin");
+        return usage(
+            json,
+            CMD,
+            &name,
+            "no terminal to ask for the PIN on: use --pin-stdin",
+        );
     }
     let secrets = Secrets { stdin: a.pin_stdin };
     let label = match state.pin_retries {
@@ -407,13 +417,17 @@ pub fn reset_key(a: &ResetKeyArgs) -> anyhow::Result<ExitCode> {
             (open(&new_spec)?, plugged)
         }
         DeviceSpec::Sim { .. } => {
-            eprintln!("A simulated key cannot be unplugged: it is restarted instead, as if plugged in again.");
+            eprintln!(
+                "A simulated key cannot be unplugged: it is restarted instead, as if plugged in again."
+            );
             drop(hid);
             let plugged = Instant::now();
             (open(&spec)?, plugged)
         }
         DeviceSpec::Udp { .. } => {
-            eprintln!("A key reached over UDP cannot be unplugged from here: the reset is sent now.");
+            eprintln!(
+                "A key reached over UDP cannot be unplugged from here: the reset is sent now."
+            );
             (hid, Instant::now())
         }
     };
@@ -458,7 +472,9 @@ impl Countdown {
         if e != HidEvent::UpNeeded {
             return;
         }
-        let left = RESET_WINDOW.saturating_sub(self.plugged.elapsed()).as_secs();
+        let left = RESET_WINDOW
+            .saturating_sub(self.plugged.elapsed())
+            .as_secs();
         if self.shown == Some(left) || (!self.tty && self.shown.is_some()) {
             return;
         }
@@ -590,4 +606,46 @@ pub fn describe_inventory(inv: &CredentialInventory) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fido_doctor::ctap::keycare::{RegisteredUser, RelyingParty};
+
+    fn inventory(remaining: u64, entra: Vec<RegisteredUser>) -> CredentialInventory {
+        CredentialInventory {
+            existing: 1 + entra.len() as u64,
+            remaining: Some(remaining),
+            relying_parties: vec![RelyingParty {
+                id: Some("github.com".into()),
+                credentials: 1,
+            }],
+            entra,
+        }
+    }
+
+    #[test]
+    fn inventory_text_names_the_utokyo_sign_in_or_its_absence() {
+        let user = RegisteredUser {
+            user_name: Some("1234567890@utac.u-tokyo.ac.jp".into()),
+            display_name: Some("Todai Taro".into()),
+            cred_protect: Some(2),
+        };
+        let text = describe_inventory(&inventory(0, vec![user]));
+        assert!(
+            text.contains(
+                "already holds a UTokyo sign-in for 1234567890@utac.u-tokyo.ac.jp (Todai Taro)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("The key is full"), "{text}");
+        let text = describe_inventory(&inventory(24, vec![]));
+        assert!(
+            text.contains("No UTokyo credential on this key yet."),
+            "{text}"
+        );
+        assert!(text.contains("room for about 24 more"), "{text}");
+        assert!(!text.contains("full"), "{text}");
+    }
 }

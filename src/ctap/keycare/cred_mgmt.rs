@@ -121,7 +121,11 @@ pub struct CredMgmtResponse {
     pub cred_protect: Option<u64>,
 }
 
-fn text_field(map: &[(Value, Value)], key: &str, field: &str) -> Result<Option<String>, DecodeError> {
+fn text_field(
+    map: &[(Value, Value)],
+    key: &str,
+    field: &str,
+) -> Result<Option<String>, DecodeError> {
     match text_key(map, key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Text(t)) => Ok(Some(t.clone())),
@@ -212,7 +216,10 @@ mod tests {
         assert_eq!(r.rp.unwrap().id.as_deref(), Some("login.microsoft.com"));
         assert_eq!(r.total_rps, Some(2));
         assert_eq!(r.rp_id_hash, Some(vec![1u8; 32]));
-        assert_eq!(CredMgmtResponse::decode(&[]).unwrap(), CredMgmtResponse::default());
+        assert_eq!(
+            CredMgmtResponse::decode(&[]).unwrap(),
+            CredMgmtResponse::default()
+        );
         let bad = Value::Map(vec![(int(1), text("three"))]);
         assert!(CredMgmtResponse::decode(&encode_canonical(&bad)).is_err());
         assert!(CredMgmtResponse::decode(&[0xA1, 0x01]).is_err());

@@ -13,7 +13,9 @@ use super::new_pin::NewPinError;
 #[derive(Debug, thiserror::Error)]
 pub enum KeycareError {
     /// The key speaks only U2F (CTAP1): no PIN, no reset, no credential list.
-    #[error("this key speaks only U2F (CTAP1): it has no PIN, no CTAP2 reset and no credential list")]
+    #[error(
+        "this key speaks only U2F (CTAP1): it has no PIN, no CTAP2 reset and no credential list"
+    )]
     U2fOnly,
     /// GetInfo has no `clientPin` option: the key cannot have a PIN.
     #[error("this key cannot have a PIN")]
@@ -37,7 +39,9 @@ pub enum KeycareError {
     #[error("no PIN was given")]
     PinDeclined,
     /// One attempt is left and the caller did not allow spending it.
-    #[error("only one PIN attempt is left: a wrong PIN now blocks the key (allow the last attempt explicitly to go on)")]
+    #[error(
+        "only one PIN attempt is left: a wrong PIN now blocks the key (allow the last attempt explicitly to go on)"
+    )]
     LastAttemptRefused,
     /// The key rejected the PIN (CTAP2_ERR_PIN_INVALID).
     #[error("wrong PIN{}", retries.map(|r| format!(" ({r} attempts left)")).unwrap_or_default())]
@@ -53,7 +57,9 @@ pub enum KeycareError {
     #[error("the key takes no more PIN attempts until it is unplugged and plugged back in")]
     PowerCycleNeeded,
     /// The key refused the new PIN (CTAP2_ERR_PIN_POLICY_VIOLATION).
-    #[error("the key refused the new PIN: it breaks the key's own PIN rules (length or complexity)")]
+    #[error(
+        "the key refused the new PIN: it breaks the key's own PIN rules (length or complexity)"
+    )]
     PinPolicyViolation,
     /// The key demands a new PIN before it gives out tokens (forcePINChange).
     #[error("the key demands a new PIN before it can be used; change the PIN first")]

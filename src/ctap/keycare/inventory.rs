@@ -83,6 +83,9 @@ impl CredentialInventory {
     }
 }
 
+/// A relying party as enumerated: its id (if the key kept it) and rpIDHash.
+type RpRef = (Option<String>, Vec<u8>);
+
 struct Session<'a> {
     dev: &'a mut dyn Ctap2Channel,
     command: u8,
@@ -103,7 +106,7 @@ impl Session<'_> {
         }
     }
 
-    fn relying_parties(&mut self, token: &Token) -> Result<Vec<(Option<String>, Vec<u8>)>, KeycareError> {
+    fn relying_parties(&mut self, token: &Token) -> Result<Vec<RpRef>, KeycareError> {
         let Some(first) = self.begin(&cred_mgmt::encode_enumerate_rps_begin(token))? else {
             return Ok(Vec::new());
         };
@@ -136,7 +139,7 @@ impl Session<'_> {
     }
 }
 
-fn rp_of(r: CredMgmtResponse) -> Result<(Option<String>, Vec<u8>), KeycareError> {
+fn rp_of(r: CredMgmtResponse) -> Result<RpRef, KeycareError> {
     let hash = r.rp_id_hash.ok_or(KeycareError::Ctap(CtapError::malformed(
         "CredentialManagement response",
         "rpIDHash (4) missing",

@@ -28,8 +28,8 @@ pub use inventory::{CredentialInventory, RegisteredUser, RelyingParty, registrat
 pub use new_pin::{NewPin, NewPinError};
 pub use pin_ops::{change_pin, set_pin};
 pub use reset::{ResetOutcome, reset};
-pub use token::{Token, pin_token};
 pub use state::{KeyState, PinSafety, read_state};
+pub use token::{Token, pin_token};
 
 /// Relying party id under which Microsoft Entra ID (UTokyo Account) keeps
 /// its discoverable credential.

@@ -9,7 +9,9 @@ use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
 use crate::ctap::ctap2::cbor::{bytes, encode_int_map, int};
-use crate::ctap::ctap2::pin_protocol::{MAX_PIN_BYTES, MIN_PIN_CODE_POINTS, Pin, PinError, PinProtocol};
+use crate::ctap::ctap2::pin_protocol::{
+    MAX_PIN_BYTES, MIN_PIN_CODE_POINTS, Pin, PinError, PinProtocol,
+};
 
 /// ClientPIN subcommand setPIN.
 pub const SUB_SET_PIN: u8 = 0x03;
@@ -264,12 +266,18 @@ mod tests {
             let mac = m.bytes(0x04).unwrap().unwrap();
             let enc = m.bytes(0x05).unwrap().unwrap();
             let hash_enc = m.bytes(0x06).unwrap().unwrap();
-            assert_eq!(mac, auth.authenticate(&[enc.clone(), hash_enc.clone()].concat()));
+            assert_eq!(
+                mac,
+                auth.authenticate(&[enc.clone(), hash_enc.clone()].concat())
+            );
             assert_eq!(
                 auth.decrypt(&hash_enc).unwrap().as_slice(),
                 current.hash16().as_slice()
             );
-            assert_eq!(auth.decrypt(&enc).unwrap().as_slice(), new.padded().as_slice());
+            assert_eq!(
+                auth.decrypt(&enc).unwrap().as_slice(),
+                new.padded().as_slice()
+            );
         }
     }
 }

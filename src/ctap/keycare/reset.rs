@@ -92,17 +92,35 @@ mod tests {
     #[test]
     fn reset_answers_are_told_apart() {
         let st = |s| map_reset_error(CtapError::Status(s), true);
-        assert!(matches!(st(CtapStatus::NotAllowed), KeycareError::ResetTooLate));
-        assert!(matches!(st(CtapStatus::OperationDenied), KeycareError::ResetDenied));
-        assert!(matches!(st(CtapStatus::UserActionTimeout), KeycareError::NoTouch));
+        assert!(matches!(
+            st(CtapStatus::NotAllowed),
+            KeycareError::ResetTooLate
+        ));
+        assert!(matches!(
+            st(CtapStatus::OperationDenied),
+            KeycareError::ResetDenied
+        ));
+        assert!(matches!(
+            st(CtapStatus::UserActionTimeout),
+            KeycareError::NoTouch
+        ));
         let timeout = || CtapError::Transport(TransportError::Timeout(Duration::from_secs(1)));
-        assert!(matches!(map_reset_error(timeout(), true), KeycareError::NoTouch));
+        assert!(matches!(
+            map_reset_error(timeout(), true),
+            KeycareError::NoTouch
+        ));
         // Silence without a touch prompt is a device problem, not "no touch".
         assert!(matches!(
             map_reset_error(timeout(), false),
             KeycareError::Ctap(CtapError::Transport(TransportError::Timeout(_)))
         ));
-        assert_eq!(ResetOutcome::of(&KeycareError::ResetTooLate), ResetOutcome::TooLate);
-        assert_eq!(ResetOutcome::of(&KeycareError::U2fOnly), ResetOutcome::NotSupported);
+        assert_eq!(
+            ResetOutcome::of(&KeycareError::ResetTooLate),
+            ResetOutcome::TooLate
+        );
+        assert_eq!(
+            ResetOutcome::of(&KeycareError::U2fOnly),
+            ResetOutcome::NotSupported
+        );
     }
 }

@@ -130,9 +130,7 @@ pub fn refresh_retries(
 ) -> Result<(), KeycareError> {
     if let (Some(true), Some(p)) = (state.client_pin, state.protocol) {
         let r = client_pin_call(dev, &client_pin::encode_get_pin_retries(p))?;
-        state.pin_retries = r
-            .pin_retries
-            .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        state.pin_retries = r.pin_retries.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
         state.power_cycle_required = r.power_cycle_state == Some(true);
     }
     Ok(())
