@@ -285,7 +285,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    use crate::commands::{diagnose, guide, keycare, keys, simulate};
+    use crate::commands::{diagnose, guide, keycare, keys, reset_key, simulate};
     let (source, lang) = (cli.global.source(), cli.global.lang());
     match &cli.command {
         Some(Command::Check(a)) => diagnose::check(a, &source, lang),
@@ -299,7 +299,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Scenarios(a)) => simulate::scenarios(a.json),
         Some(Command::Pin(PinCommand::Set(a))) => keycare::pin_set(a),
         Some(Command::Pin(PinCommand::Change(a))) => keycare::pin_change(a),
-        Some(Command::ResetKey(a)) => keycare::reset_key(a),
+        Some(Command::ResetKey(a)) => reset_key::reset_key(a),
         Some(Command::Credentials(a)) => keycare::credentials(a),
         Some(Command::Guide(a)) if a.print => guide::print(&source, lang, a.width),
         Some(Command::Tui(a)) => guide::tui(&source, lang, cli.global.ascii, a.device.as_deref()),

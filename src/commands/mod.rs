@@ -6,4 +6,5 @@ pub mod guide;
 pub mod keycare;
 pub mod keys;
 pub mod pin;
+pub mod reset_key;
 pub mod simulate;
