@@ -9,7 +9,7 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use fido_doctor::ctap::ctaphid::{CancelHandle, CtapHid, HidOptions};
+use fido_doctor::ctap::ctaphid::{CtapHid, HidOptions};
 use fido_doctor::ctap::keycare::{
     self, CredentialInventory, KeyState, KeycareError, NewPin, PinSafety, ResetOutcome,
 };
@@ -136,18 +136,11 @@ fn hint(e: &KeycareError) -> Option<&'static str> {
     })
 }
 
-/// Resolves `--device` and opens it; a simulated user touches `sim:` keys.
+/// Opens `spec`; a simulated user touches `sim:` keys.
 pub(super) fn open(spec: &DeviceSpec) -> anyhow::Result<CtapHid<OpenDevice>> {
     let dev = device::open(spec, Box::new(AfterDelay::new(SIM_TOUCH_DELAY)))
         .with_context(|| format!("opening {spec}"))?;
-    let mut hid =
-        CtapHid::open(dev, HidOptions::default()).with_context(|| format!("talking to {spec}"))?;
-    let cancel = CancelHandle::default();
-    let ctrl_c = cancel.clone();
-    // Ctrl-C sends CTAPHID_CANCEL to the key instead of killing us mid-command.
-    let _ = ctrlc::set_handler(move || ctrl_c.cancel());
-    hid.set_cancel_handle(cancel);
-    Ok(hid)
+    CtapHid::open(dev, HidOptions::default()).with_context(|| format!("talking to {spec}"))
 }
 
 /// Where secrets come from: lines of standard input, or a masked prompt.

@@ -84,6 +84,10 @@ pub fn reset_key(a: &ResetKeyArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let name = hid.name();
+    // From here on Ctrl-C sends CTAPHID_CANCEL to the key instead of killing
+    // us while it waits for the touch.
+    let cancel = hid.cancel_handle();
+    let _ = ctrlc::set_handler(move || cancel.cancel());
     eprintln!("Touch the key now to confirm the reset.");
     let mut countdown = Countdown::new(plugged);
     let mut on_event = |e: HidEvent| countdown.event(e);
