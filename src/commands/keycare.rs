@@ -155,7 +155,8 @@ impl Secrets {
 
     fn read(&self, label: &str) -> Option<Zeroizing<String>> {
         if self.stdin {
-            let mut line = Zeroizing::new(String::new());
+            // Sized up front so reading does not reallocate (and leave copies).
+            let mut line = Zeroizing::new(String::with_capacity(256));
             let n = std::io::stdin().lock().read_line(&mut line).ok()?;
             if n == 0 {
                 return None;

@@ -51,9 +51,13 @@ pub fn effective_min_len(min_pin_length: Option<u64>) -> usize {
         .max(MIN_PIN_CODE_POINTS)
 }
 
-/// Unicode NFC form of a PIN, in zeroized memory.
+/// Unicode NFC form of a PIN, in zeroized memory. The buffer is sized up
+/// front (NFC grows text at most threefold) so no copy is left behind by a
+/// reallocation.
 pub fn normalize(raw: &str) -> Zeroizing<String> {
-    Zeroizing::new(raw.nfc().collect())
+    let mut out = Zeroizing::new(String::with_capacity(raw.len().saturating_mul(3) + 4));
+    out.extend(raw.nfc());
+    out
 }
 
 /// A checked, NFC-normalised new PIN. `Debug` never shows it.
