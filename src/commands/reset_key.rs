@@ -21,7 +21,7 @@ pub const CONFIRM_WORD: &str = "RESET";
 const SECURITY_INFO: &str = "https://mysignins.microsoft.com/security-info";
 /// Keys accept a reset only this long after being plugged in.
 const RESET_WINDOW: Duration = Duration::from_secs(10);
-/// How long to wait for the user to unplug or plug in the key.
+/// How long to wait for the user to unplug, and then to plug in, the key.
 const REPLUG_WAIT: Duration = Duration::from_secs(60);
 
 /// `fido-doctor reset-key`.
@@ -153,30 +153,129 @@ impl Countdown {
 /// Waits for the key at `path` to be unplugged, then for a FIDO key to be
 /// plugged in; returns the new one (its path may differ).
 fn wait_replug(path: &str) -> anyhow::Result<DeviceSpec> {
-    eprintln!("Unplug the key now (within 60 s).");
+    let mut list = || -> anyhow::Result<Vec<String>> {
+        Ok(hid::enumerate()?.into_iter().map(|k| k.path).collect())
+    };
+    let mut say = |s: &str| eprintln!("{s}");
+    let path = replug(path, &mut list, REPLUG_POLL, REPLUG_WAIT, &mut say)?;
+    Ok(DeviceSpec::Hid { path })
+}
+
+/// How often the attached keys are listed while waiting for a re-plug.
+const REPLUG_POLL: Duration = Duration::from_millis(100);
+
+/// The re-plug wait over any key lister: first `path` must disappear; then
+/// exactly one key must appear that was not attached while it was out (other
+/// keys that stay plugged in are never chosen).
+fn replug(
+    path: &str,
+    list: &mut dyn FnMut() -> anyhow::Result<Vec<String>>,
+    poll: Duration,
+    limit: Duration,
+    say: &mut dyn FnMut(&str),
+) -> anyhow::Result<String> {
+    say("Unplug the key now.");
     let start = Instant::now();
-    while hid::enumerate()?.iter().any(|k| k.path == path) {
-        if start.elapsed() > REPLUG_WAIT {
-            anyhow::bail!("the key was not unplugged within 60 s; nothing was done");
+    let others = loop {
+        let now = list()?;
+        if !now.iter().any(|p| p == path) {
+            break now;
         }
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    eprintln!("Now plug it back in; then touch it within 10 seconds.");
+        if start.elapsed() > limit {
+            anyhow::bail!("the key was not unplugged in time; nothing was done");
+        }
+        std::thread::sleep(poll);
+    };
+    say("Now plug it back in, then touch it within 10 seconds.");
     let start = Instant::now();
     loop {
-        let keys = hid::enumerate()?;
-        let pick = keys
-            .iter()
-            .find(|k| k.path == path)
-            .or_else(|| (keys.len() == 1).then(|| &keys[0]));
-        if let Some(k) = pick {
-            return Ok(DeviceSpec::Hid {
-                path: k.path.clone(),
-            });
+        let new: Vec<String> = list()?
+            .into_iter()
+            .filter(|p| !others.contains(p))
+            .collect();
+        match new.as_slice() {
+            [one] => return Ok(one.clone()),
+            [] => {}
+            _ => anyhow::bail!(
+                "several keys were plugged in; plug in only the key to reset; nothing was done"
+            ),
         }
-        if start.elapsed() > REPLUG_WAIT {
-            anyhow::bail!("no key was plugged in within 60 s; nothing was done");
+        if start.elapsed() > limit {
+            anyhow::bail!("no key was plugged in in time; nothing was done");
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(poll);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lister that returns the given snapshots in turn (the last one repeats).
+    fn script(steps: Vec<Vec<&'static str>>) -> impl FnMut() -> anyhow::Result<Vec<String>> {
+        let mut i = 0;
+        move || {
+            let step = steps[i.min(steps.len() - 1)].iter().map(|s| s.to_string());
+            i += 1;
+            Ok(step.collect())
+        }
+    }
+
+    fn run(steps: Vec<Vec<&'static str>>) -> anyhow::Result<String> {
+        let mut said = Vec::new();
+        let r = replug(
+            "/dev/hidraw3",
+            &mut script(steps),
+            Duration::from_millis(1),
+            Duration::from_millis(200),
+            &mut |s| said.push(s.to_owned()),
+        );
+        assert!(said[0].contains("Unplug"), "{said:?}");
+        r
+    }
+
+    #[test]
+    fn the_same_key_comes_back_under_a_new_path() {
+        let steps = vec![
+            vec!["/dev/hidraw3"],
+            vec!["/dev/hidraw3"],
+            vec![],
+            vec![],
+            vec!["/dev/hidraw5"],
+        ];
+        assert_eq!(run(steps).unwrap(), "/dev/hidraw5");
+    }
+
+    #[test]
+    fn another_attached_key_is_never_chosen() {
+        let steps = vec![
+            vec!["/dev/hidraw3", "/dev/hidraw1"],
+            vec!["/dev/hidraw1"],
+            vec!["/dev/hidraw1"],
+            vec!["/dev/hidraw1", "/dev/hidraw3"],
+        ];
+        assert_eq!(run(steps).unwrap(), "/dev/hidraw3");
+        // The other key alone never counts as the re-plugged one.
+        let err = run(vec![
+            vec!["/dev/hidraw3", "/dev/hidraw1"],
+            vec!["/dev/hidraw1"],
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("nothing was done"), "{err}");
+    }
+
+    #[test]
+    fn two_new_keys_or_no_unplug_end_without_a_reset() {
+        let err = run(vec![
+            vec!["/dev/hidraw3"],
+            vec![],
+            vec!["/dev/hidraw4", "/dev/hidraw5"],
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("several keys"), "{err}");
+        let err = run(vec![vec!["/dev/hidraw3"]]).unwrap_err().to_string();
+        assert!(err.contains("not unplugged"), "{err}");
     }
 }
