@@ -58,6 +58,71 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// List the simulator's scenarios.
     Scenarios(JsonArg),
+    /// Set or change the key's PIN (changes the key; asks before anything is sent).
+    #[command(subcommand)]
+    Pin(PinCommand),
+    /// Factory-reset the key: erases every credential for every service and the PIN.
+    ResetKey(ResetKeyArgs),
+    /// List the sign-ins stored on the key (read-only; needs the PIN).
+    Credentials(CredentialsArgs),
+}
+
+/// `pin set` / `pin change`.
+#[derive(Debug, Subcommand)]
+pub enum PinCommand {
+    /// Set the first PIN of a key that has none.
+    Set(PinSetArgs),
+    /// Change the PIN (the current one is needed).
+    Change(PinChangeArgs),
+}
+
+/// Options of `pin set`.
+#[derive(Debug, Args)]
+pub struct PinSetArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Read the new PIN and its confirmation from the first two lines of standard input.
+    #[arg(long)]
+    pub pin_stdin: bool,
+}
+
+/// Options of `pin change`.
+#[derive(Debug, Args)]
+pub struct PinChangeArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Read the current PIN, the new PIN and its confirmation from three lines of standard input.
+    #[arg(long)]
+    pub pin_stdin: bool,
+    /// Go on even when only one PIN attempt is left (a wrong PIN then blocks the key).
+    #[arg(long)]
+    pub allow_last_pin_attempt: bool,
+}
+
+/// Options of `reset-key`.
+#[derive(Debug, Args)]
+pub struct ResetKeyArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// The confirmation word, for scripts (must be RESET); otherwise it is asked for.
+    #[arg(long, value_name = "WORD")]
+    pub confirm: Option<String>,
+}
+
+/// Options of `credentials`.
+#[derive(Debug, Args)]
+pub struct CredentialsArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Read the PIN from the first line of standard input (it is never logged or stored).
+    #[arg(long)]
+    pub pin_stdin: bool,
+    /// Go on even when only one PIN attempt is left (a wrong PIN then blocks the key).
+    #[arg(long)]
+    pub allow_last_pin_attempt: bool,
+    /// Remove user names and the names of other services from the output.
+    #[arg(long)]
+    pub redact: bool,
 }
 
 /// Options of the terminal UI.
@@ -229,7 +294,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    use crate::commands::{diagnose, guide, keys, simulate};
+    use crate::commands::{diagnose, guide, keycare, keys, reset_key, simulate};
     let (source, lang) = (cli.global.source(), cli.global.lang());
     match &cli.command {
         Some(Command::Check(a)) => diagnose::check(a, &source, lang),
@@ -245,6 +310,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Simulate(a)) => simulate::simulate(a),
         Some(Command::Scenarios(a)) => simulate::scenarios(a.json),
+        Some(Command::Pin(PinCommand::Set(a))) => keycare::pin_set(a),
+        Some(Command::Pin(PinCommand::Change(a))) => keycare::pin_change(a),
+        Some(Command::ResetKey(a)) => reset_key::reset_key(a),
+        Some(Command::Credentials(a)) => keycare::credentials(a),
         Some(Command::Guide(a)) if a.print => guide::print(&source, lang, a.width),
         Some(Command::Tui(a)) => guide::tui(&source, lang, cli.global.ascii, a.device.as_deref()),
         Some(Command::Guide(_)) | None => {

@@ -3,6 +3,8 @@
 
 pub mod diagnose;
 pub mod guide;
+pub mod keycare;
 pub mod keys;
 pub mod pin;
+pub mod reset_key;
 pub mod simulate;

@@ -131,3 +131,19 @@ fn read_masked(out: &mut impl Write) -> Option<Zeroizing<String>> {
         let _ = out.flush();
     }
 }
+
+/// Asks on the terminal with echo off (`*` per character) after printing
+/// `label`. `None` when there is no terminal or the user pressed Esc.
+pub fn prompt_masked(label: &str) -> Option<Zeroizing<String>> {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let mut err = std::io::stderr();
+    eprint!("{label}");
+    let _ = err.flush();
+    terminal::enable_raw_mode().ok()?;
+    let pin = read_masked(&mut err);
+    let _ = terminal::disable_raw_mode();
+    eprintln!();
+    pin
+}
