@@ -7,7 +7,7 @@ mod keycare_support;
 use fido_doctor::ctap::keycare::{
     self, KeycareError, NewPin, NewPinError, PinSafety, ResetOutcome,
 };
-use fido_doctor::ctap::probe::{FixedPin, PinSource};
+use fido_doctor::ctap::probe::{FixedPin, PinAnswer, PinRequest, PinSource};
 use keycare_support::FakeKey;
 use zeroize::Zeroizing;
 
@@ -373,9 +373,11 @@ fn keys_without_credential_management_are_told_apart() {
 struct Script(Vec<&'static str>, Vec<Option<u32>>);
 
 impl PinSource for Script {
-    fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
-        self.1.push(retries);
-        (!self.0.is_empty()).then(|| Zeroizing::new(self.0.remove(0).to_owned()))
+    fn request_pin(&mut self, request: &PinRequest) -> PinAnswer {
+        self.1.push(request.retries);
+        PinAnswer::from_option(
+            (!self.0.is_empty()).then(|| Zeroizing::new(self.0.remove(0).to_owned())),
+        )
     }
 }
 

@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use fido_doctor::ctap::ctaphid::{CtapHid, HidEvent, HidOptions, fragment};
+use fido_doctor::ctap::ctaphid::{CancelHandle, CtapHid, HidEvent, HidOptions, fragment};
 use fido_doctor::ctap::keycare::{self, KeycareError, ResetOutcome};
 use fido_doctor::transport::{Report, Transport, TransportError};
 
@@ -86,7 +86,7 @@ fn reset_with(keepalives: usize, status: Option<u8>) -> (KeycareError, usize, Ve
         response_timeout: Duration::from_millis(300),
         ..HidOptions::default()
     };
-    let mut hid = CtapHid::open(ScriptedKey::new(keepalives, status), options).unwrap();
+    let mut hid = CtapHid::open(ScriptedKey::new(keepalives, status), options, CancelHandle::default()).unwrap();
     let mut prompts = 0;
     let err = keycare::reset(&mut hid, &mut |e| {
         if e == HidEvent::UpNeeded {

@@ -11,7 +11,7 @@ use crate::ctap::ctap2::client_pin::{self, ClientPinResponse, Permissions};
 use crate::ctap::ctap2::cmd;
 use crate::ctap::ctap2::pin_protocol::PinProtocolVersion;
 use crate::ctap::error::CtapError;
-use crate::ctap::probe::PinSource;
+use crate::ctap::probe::{PinAnswer, PinRequest, PinSource};
 use crate::ctap::status::CtapStatus;
 
 use super::new_pin;
@@ -76,8 +76,18 @@ pub fn pin_token(
             refresh_retries(dev, &mut state)?;
         }
         state.check_attempt(safety)?;
-        let Some(raw) = pin.pin(state.pin_retries) else {
-            return Err(last_err.unwrap_or(KeycareError::PinDeclined));
+        let request = PinRequest {
+            retries: state.pin_retries,
+            last_attempt: state.pin_retries == Some(1),
+            previous_wrong: last_err.is_some(),
+            rp_id: rp_id.unwrap_or_default().to_owned(),
+            uv_fallback: None,
+        };
+        let raw = match pin.request_pin(&request) {
+            PinAnswer::Pin(raw) => raw,
+            PinAnswer::Declined | PinAnswer::Unavailable => {
+                return Err(last_err.unwrap_or(KeycareError::PinDeclined));
+            }
         };
         let current = new_pin::current_pin(&raw).map_err(KeycareError::CurrentPinShape)?;
         let hash = current.hash16();
