@@ -4,7 +4,8 @@ real attestation object for tests/data/verify/real_vectors.toml: its AAGUID,
 the model name the FIDO metadata gives it, whether Microsoft lists it, and
 whether `openssl verify` (at a given time) chains its certificates to a trust
 anchor the metadata lists for that AAGUID (maker-root), to another known
-anchor (other-maker-root / known-root), or to none (unknown-issuer).
+anchor (other-maker-root / known-root), only when dates are ignored
+(invalid-chain), or to none (unknown-issuer).
 
 Python 3 standard library plus the `openssl` command.
 
@@ -72,6 +73,8 @@ def pem(der):
 
 
 def chains(leaf, intermediates, anchors, at):
+    """True when openssl builds a path from leaf to one of anchors, checking
+    validity at `at` (Unix seconds; None: dates not checked)."""
     with tempfile.TemporaryDirectory() as d:
         files = {}
         for name, data in (("leaf", [leaf]), ("untrusted", intermediates), ("ca", anchors)):
@@ -79,7 +82,8 @@ def chains(leaf, intermediates, anchors, at):
             with open(p, "w") as f:
                 f.write("".join(pem(c) for c in data))
             files[name] = p
-        cmd = ["openssl", "verify", "-partial_chain", "-attime", str(at), "-CAfile", files["ca"]]
+        when = ["-no_check_time"] if at is None else ["-attime", str(at)]
+        cmd = ["openssl", "verify", "-partial_chain", *when, "-CAfile", files["ca"]]
         if intermediates:
             cmd += ["-untrusted", files["untrusted"]]
         cmd.append(files["leaf"])
@@ -118,6 +122,9 @@ def main():
         trust = "maker-root"
     elif chains(x5c[0], x5c[1:], every, a.at):
         trust = "other-maker-root" if entry else "known-root"
+    elif chains(x5c[0], x5c[1:], every, None):
+        # A path exists, but a certificate on it (or the root) is not valid then.
+        trust = "invalid-chain"
     else:
         trust = "unknown-issuer"
     print(json.dumps({

@@ -60,8 +60,15 @@ struct Makers {
 /// Two makers' roots, model A listed under root A and model B under root B.
 fn makers() -> Makers {
     let (ka, kb) = (key(0x0a), key(0x0b));
-    let root_a = certs::make(&spec(ROOT_A, ROOT_A, &ka, &ka, true));
-    let root_b = certs::make(&spec(ROOT_B, ROOT_B, &kb, &kb, true));
+    // Roots valid from 2014 (the validity test checks leaves back to 2017).
+    let root = |name, k| {
+        certs::make(&certs::Spec {
+            not_before: 1_400_000_000,
+            ..spec(name, name, k, k, true)
+        })
+    };
+    let root_a = root(ROOT_A, &ka);
+    let root_b = root(ROOT_B, &kb);
     let anchor = |der: &[u8], maker: &str, name: &str| {
         format!(
             r#"{{"sha256":"{}","maker":"{maker}","name":"{name}","source":"test","der":"{}"}}"#,
@@ -271,6 +278,18 @@ fn validity_is_checked_at_the_check_time() {
     let before = verify(MODEL_A, &key(0x23), vec![leaf], &m.metadata, 1_500_000_000).unwrap();
     assert_eq!(before.trust, TrustLevel::InvalidChain);
     assert!(before.chain_problem.unwrap().contains("not valid before"));
+}
+
+#[test]
+fn an_expired_maker_root_invalidates_the_chain() {
+    let m = makers();
+    let leaf = leaf_of(MODEL_A, ROOT_A, &key(0x0a));
+    // certs::NOT_AFTER is 2033-05-18; check in 2040.
+    let out = verify(MODEL_A, &key(0x23), vec![leaf], &m.metadata, 2_208_988_800).unwrap();
+    assert_eq!(out.trust, TrustLevel::InvalidChain);
+    let problem = out.chain_problem.unwrap();
+    assert!(problem.contains("expired on 2033-05-18"), "{problem}");
+    assert_eq!(out.anchor.unwrap().name, "Maker A Root");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Certificate path validation for attestation: each certificate in x5c is
-//! signed by the next, intermediates are CAs, every certificate is valid at
-//! the check time, and the path ends at a trust anchor of the embedded FIDO
+//! signed by the next, intermediates are CAs, every certificate (the anchor
+//! included) is valid at the check time, and the path ends at a trust anchor of the embedded FIDO
 //! metadata (either an x5c certificate is an anchor, or an anchor signed the
 //! last one). The anchor found is then compared with the anchors the
 //! metadata lists for the AAGUID the key claims, which gives the
@@ -147,6 +147,24 @@ pub(crate) fn evaluate(
             "anchor index out of range".into(),
         ));
     };
+    // The anchor itself must be valid then too (a maker root can expire).
+    if let Some(root) = anchors.get(index).and_then(Option::as_ref)
+        && !root.valid_at(now)
+    {
+        problem.get_or_insert(if now < root.not_before {
+            format!(
+                "the root \"{}\" is not valid before {}",
+                found.name,
+                date(root.not_before)
+            )
+        } else {
+            format!(
+                "the root \"{}\" expired on {}",
+                found.name,
+                date(root.not_after)
+            )
+        });
+    }
     let model = md.lookup(aaguid);
     let listed = model.is_some_and(|m| m.anchors.contains(&index));
     let trust = if problem.is_some() {
