@@ -120,7 +120,11 @@ impl KeycareError {
             Self::Refused(_) => "refused",
             Self::Protocol(_) => "pin-protocol",
             Self::Ctap(CtapError::Transport(TransportError::Gone(_))) => "unplugged",
-            Self::Ctap(CtapError::Transport(TransportError::Timeout(_))) => "timeout",
+            Self::Ctap(
+                CtapError::Transport(TransportError::Timeout(_))
+                | CtapError::NoAnswer(_)
+                | CtapError::StoppedAnswering(_),
+            ) => "timeout",
             Self::Ctap(CtapError::Malformed { .. }) => "malformed",
             Self::Ctap(_) => "device-error",
         }
@@ -152,6 +156,8 @@ impl From<CtapError> for KeycareError {
         match e {
             CtapError::Cancelled => Self::Cancelled,
             CtapError::Status(s) => from_status(s, None),
+            // The key asked for a touch and nobody gave one before the deadline.
+            CtapError::UserPresenceTimeout(_) => Self::NoTouch,
             other => Self::Ctap(other),
         }
     }
