@@ -4,6 +4,7 @@
 //! Depends only on [`crate::transport`].
 
 mod cbor;
+mod client_pin;
 mod crypto;
 mod ctap2;
 pub mod ctaphid;
