@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use fido_doctor::sim::udp::{self, UdpOptions};
+use fido_doctor::sim::udp::{UdpOptions, UdpServer};
 use fido_doctor::sim::{self, AutoTouch, Presence, PresenceButton};
 
 use crate::cli::SimulateArgs;
@@ -21,18 +21,10 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
             fido_doctor::device::scenario_names().join(", ")
         )
     })?;
+    let (button, press) = PresenceButton::new();
     let presence: Box<dyn Presence> = if args.auto_touch {
         Box::new(AutoTouch)
     } else {
-        // Each Enter on stdin is one touch of the simulated key.
-        let (button, press) = PresenceButton::new();
-        std::thread::spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                if line.is_err() || press.send(()).is_err() {
-                    break;
-                }
-            }
-        });
         Box::new(button)
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -45,7 +37,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         reply_to_sender: args.reply_to_sender,
     };
     eprintln!(
-        "simulating {:?} ({}) on udp {}, replies to {}; {}; Ctrl-C stops",
+        "simulating {:?} ({}) on udp {}, replies to {}; {}; type \"replug\" + Enter to re-plug; Ctrl-C stops",
         scenario.name,
         scenario.summary,
         args.listen,
@@ -60,7 +52,21 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
             "press Enter to touch the key"
         }
     );
-    udp::serve(scenario, presence, opts, stop).context("serving the simulator")?;
+    let server = UdpServer::bind(scenario, presence, opts).context("starting the simulator")?;
+    // Each line on stdin is one touch of the simulated key; the line
+    // "replug" unplugs the key and plugs it in again.
+    let replug = server.replug_flag();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if line.trim() == "replug" {
+                replug.store(true, Ordering::SeqCst);
+            } else if press.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    server.run(&stop).context("serving the simulator")?;
     eprintln!("simulator stopped");
     Ok(ExitCode::SUCCESS)
 }
