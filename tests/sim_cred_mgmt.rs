@@ -54,10 +54,20 @@ fn registered_key_lists_its_utokyo_sign_in() {
     let (st, rps) = k.call(CM, Some(cm_req(Some(&tok), 2, None)));
     assert_eq!(st, 0);
     let rps = rps.unwrap();
-    assert_eq!(text_at(get(&rps, 3).unwrap(), &["id"]), Some("login.microsoft.com"));
-    assert_eq!(get(&rps, 4).and_then(Value::as_bytes).unwrap(), &sha(b"login.microsoft.com"));
+    assert_eq!(
+        text_at(get(&rps, 3).unwrap(), &["id"]),
+        Some("login.microsoft.com")
+    );
+    assert_eq!(
+        get(&rps, 4).and_then(Value::as_bytes).unwrap(),
+        &sha(b"login.microsoft.com")
+    );
     assert_eq!(int_of(get(&rps, 5)), 1, "totalRPs");
-    assert_eq!(k.call(CM, Some(cm_req(None, 3, None))).0, 0x30, "no next RP");
+    assert_eq!(
+        k.call(CM, Some(cm_req(None, 3, None))).0,
+        0x30,
+        "no next RP"
+    );
 
     let p = rp_hash_param("login.microsoft.com");
     let (st, cred) = k.call(CM, Some(cm_req(Some(&tok), 4, Some(p))));
@@ -71,12 +81,19 @@ fn registered_key_lists_its_utokyo_sign_in() {
     assert!(text_at(user, &["displayName"]).unwrap().contains("sample"));
     assert_eq!(int_of(get(&cred, 9)), 1, "totalCredentials");
     assert_eq!(int_of(get(&cred, 0x0A)), 2, "credProtect");
-    assert_eq!(int_of(get(get(&cred, 8).unwrap(), 3)), -7, "ES256 public key");
+    assert_eq!(
+        int_of(get(get(&cred, 8).unwrap(), 3)),
+        -7,
+        "ES256 public key"
+    );
     let id = get_t(get(&cred, 7).unwrap(), "id").unwrap().clone();
 
     // The credential signs in (with UV, as credProtect 2 asks).
     let ga_tok = k.pin_token(2, "1234", None).unwrap();
-    let (st, a) = k.call(0x02, Some(get_assertion("login.microsoft.com", ga_auth(&ga_tok))));
+    let (st, a) = k.call(
+        0x02,
+        Some(get_assertion("login.microsoft.com", ga_auth(&ga_tok))),
+    );
     assert_eq!(st, 0);
     assert_eq!(get_t(get(&a.unwrap(), 1).unwrap(), "id"), Some(&id));
     // That new token replaced the cm token.
@@ -85,10 +102,16 @@ fn registered_key_lists_its_utokyo_sign_in() {
 
     // Update the user, then delete the credential.
     let upd = map(vec![
-        (i(2), map(vec![(t("id"), id.clone()), (t("type"), t("public-key"))])),
+        (
+            i(2),
+            map(vec![(t("id"), id.clone()), (t("type"), t("public-key"))]),
+        ),
         (
             i(3),
-            map(vec![(t("id"), b(b"sample-user-0001")), (t("name"), t("renamed"))]),
+            map(vec![
+                (t("id"), b(b"sample-user-0001")),
+                (t("name"), t("renamed")),
+            ]),
         ),
     ]);
     assert_eq!(k.call(CM, Some(cm_req(Some(&tok), 7, Some(upd)))).0, 0);
@@ -96,18 +119,31 @@ fn registered_key_lists_its_utokyo_sign_in() {
     let (_, cred) = k.call(CM, Some(cm_req(Some(&tok), 4, Some(p))));
     let user = get(cred.as_ref().unwrap(), 6).unwrap();
     assert_eq!(text_at(user, &["name"]), Some("renamed"));
-    assert_eq!(text_at(user, &["displayName"]), None, "absent fields are removed");
+    assert_eq!(
+        text_at(user, &["displayName"]),
+        None,
+        "absent fields are removed"
+    );
     let wrong_user = map(vec![
-        (i(2), map(vec![(t("id"), id.clone()), (t("type"), t("public-key"))])),
+        (
+            i(2),
+            map(vec![(t("id"), id.clone()), (t("type"), t("public-key"))]),
+        ),
         (i(3), map(vec![(t("id"), b(b"someone-else"))])),
     ]);
-    assert_eq!(k.call(CM, Some(cm_req(Some(&tok), 7, Some(wrong_user)))).0, 0x02);
+    assert_eq!(
+        k.call(CM, Some(cm_req(Some(&tok), 7, Some(wrong_user)))).0,
+        0x02
+    );
 
     let del = map(vec![(
         i(2),
         map(vec![(t("id"), id.clone()), (t("type"), t("public-key"))]),
     )]);
-    assert_eq!(k.call(CM, Some(cm_req(Some(&tok), 6, Some(del.clone())))).0, 0);
+    assert_eq!(
+        k.call(CM, Some(cm_req(Some(&tok), 6, Some(del.clone())))).0,
+        0
+    );
     assert_eq!(k.call(CM, Some(cm_req(Some(&tok), 6, Some(del)))).0, 0x2E);
     assert_eq!(k.call(CM, Some(cm_req(Some(&tok), 2, None))).0, 0x2E);
     let (_, meta) = k.call(CM, Some(cm_req(Some(&tok), 1, None)));
@@ -120,13 +156,20 @@ fn registered_key_lists_its_utokyo_sign_in() {
     let ga_tok = k.pin_token(2, "1234", None).unwrap();
     let mut extra = allow;
     extra.extend(ga_auth(&ga_tok));
-    assert_eq!(k.status(0x02, get_assertion("login.microsoft.com", extra)), 0x2E);
+    assert_eq!(
+        k.status(0x02, get_assertion("login.microsoft.com", extra)),
+        0x2E
+    );
 }
 
 #[test]
 fn credential_management_needs_a_cm_token() {
     let mut k = Key::open("registered");
-    assert_eq!(k.call(CM, Some(cm_req(None, 1, None))).0, 0x36, "no pinUvAuthParam");
+    assert_eq!(
+        k.call(CM, Some(cm_req(None, 1, None))).0,
+        0x36,
+        "no pinUvAuthParam"
+    );
     // A token without the cm permission.
     let mc = k.pin_token(2, "1234", Some((PERM_MC, None))).unwrap();
     assert_eq!(k.call(CM, Some(cm_req(Some(&mc), 1, None))).0, 0x33);
@@ -134,7 +177,9 @@ fn credential_management_needs_a_cm_token() {
     let legacy = k.pin_token(2, "1234", None).unwrap();
     assert_eq!(k.call(CM, Some(cm_req(Some(&legacy), 2, None))).0, 0x33);
     // A cm token bound to another RP id: not for metadata, not for this RP.
-    let bound = k.pin_token(2, "1234", Some((PERM_CM, Some("github.com")))).unwrap();
+    let bound = k
+        .pin_token(2, "1234", Some((PERM_CM, Some("github.com"))))
+        .unwrap();
     assert_eq!(k.call(CM, Some(cm_req(Some(&bound), 1, None))).0, 0x33);
     let p = rp_hash_param("login.microsoft.com");
     assert_eq!(k.call(CM, Some(cm_req(Some(&bound), 4, Some(p)))).0, 0x33);
@@ -152,7 +197,10 @@ fn credential_management_needs_a_cm_token() {
     }
     assert_eq!(k.status(CM, req), 0x33);
     // Missing rpIDHash; unknown subcommand; next without a begin.
-    assert_eq!(k.call(CM, Some(cm_req(Some(&tok), 4, Some(map(vec![]))))).0, 0x14);
+    assert_eq!(
+        k.call(CM, Some(cm_req(Some(&tok), 4, Some(map(vec![]))))).0,
+        0x14
+    );
     assert_eq!(k.call(CM, Some(cm_req(Some(&tok), 0x20, None))).0, 0x3E);
     assert_eq!(k.call(CM, Some(cm_req(None, 5, None))).0, 0x30);
     // The cm permission survives use: a second metadata call works.
@@ -172,20 +220,31 @@ fn full_key_names_every_stored_credential() {
     assert_eq!(st, 0);
     let first = first.unwrap();
     assert_eq!(int_of(get(&first, 5)), 4);
-    let mut rps = vec![text_at(get(&first, 3).unwrap(), &["id"]).unwrap().to_string()];
+    let mut rps = vec![
+        text_at(get(&first, 3).unwrap(), &["id"])
+            .unwrap()
+            .to_string(),
+    ];
     for _ in 1..4 {
         let (st, next) = k.call(CM, Some(cm_req(None, 3, None)));
         assert_eq!(st, 0);
         let next = next.unwrap();
         assert_eq!(get(&next, 5), None, "only the first answer has the total");
-        rps.push(text_at(get(&next, 3).unwrap(), &["id"]).unwrap().to_string());
+        rps.push(
+            text_at(get(&next, 3).unwrap(), &["id"])
+                .unwrap()
+                .to_string(),
+        );
     }
     assert_eq!(k.call(CM, Some(cm_req(None, 3, None))).0, 0x30);
     assert!(rps.contains(&"login.microsoft.com".to_string()), "{rps:?}");
     assert_eq!(rps.len(), 4);
     // A new discoverable credential does not fit.
     let mc = k.pin_token(2, "1234", Some((PERM_MC, None))).unwrap();
-    assert_eq!(k.status(0x01, make_credential("example.com", true, mc_auth(&mc))), 0x28);
+    assert_eq!(
+        k.status(0x01, make_credential("example.com", true, mc_auth(&mc))),
+        0x28
+    );
 }
 
 #[test]
@@ -208,7 +267,10 @@ fn preview_key_answers_only_the_preview_command() {
     let (st, meta) = k.call(CM_PREVIEW, Some(cm_req(Some(&tok), 1, None)));
     assert_eq!(st, 0);
     assert_eq!(int_of(get(meta.as_ref().unwrap(), 1)), 0);
-    assert_eq!(k.call(CM_PREVIEW, Some(cm_req(Some(&tok), 2, None))).0, 0x2E);
+    assert_eq!(
+        k.call(CM_PREVIEW, Some(cm_req(Some(&tok), 2, None))).0,
+        0x2E
+    );
 }
 
 #[test]
@@ -221,7 +283,10 @@ fn get_info_advertises_credential_management_only_where_it_exists() {
     assert_eq!(n.option("credMgmt"), None);
     let tok = n.pin_token(2, "1234", None).unwrap();
     assert_eq!(n.call(CM, Some(cm_req(Some(&tok), 1, None))).0, 0x01);
-    assert_eq!(n.pin_token(2, "1234", Some((PERM_CM, None))).err(), Some(0x40));
+    assert_eq!(
+        n.pin_token(2, "1234", Some((PERM_CM, None))).err(),
+        Some(0x40)
+    );
 }
 
 /// A makeCredential with `rp` and `user` replaced.
@@ -263,7 +328,10 @@ fn entity_members_must_be_text() {
         assert_eq!(k.status(0x01, req), 0x11, "{r:?} {u:?}");
     }
     let ok = mc_with(
-        rp(vec![(t("name"), t("Example")), (t("icon"), t("https://x/i.png"))]),
+        rp(vec![
+            (t("name"), t("Example")),
+            (t("icon"), t("https://x/i.png")),
+        ]),
         user(vec![(t("name"), t("a")), (t("displayName"), t("A"))]),
         vec![],
     );
@@ -304,5 +372,8 @@ fn credential_descriptors_need_a_text_type() {
     let pk = list(map(vec![(t("id"), b(&id)), (t("type"), t("public-key"))]));
     let mc = make_credential("example.com", false, vec![(i(5), pk.clone())]);
     assert_eq!(k.status(0x01, mc), 0x19);
-    assert_eq!(k.status(0x02, get_assertion("example.com", vec![(i(3), pk)])), 0);
+    assert_eq!(
+        k.status(0x02, get_assertion("example.com", vec![(i(3), pk)])),
+        0
+    );
 }

@@ -34,7 +34,10 @@ fn mc_uv(rp: &str) -> Value {
     let Value::Map(mut m) = make_credential(rp, false, vec![]) else {
         unreachable!()
     };
-    m[4].1 = map(vec![(t("rk"), Value::Bool(false)), (t("uv"), Value::Bool(true))]);
+    m[4].1 = map(vec![
+        (t("rk"), Value::Bool(false)),
+        (t("uv"), Value::Bool(true)),
+    ]);
     Value::Map(m)
 }
 
@@ -137,7 +140,8 @@ fn force_pin_change_refuses_tokens_until_the_pin_is_changed() {
         Some(PIN_POLICY_VIOLATION)
     );
     assert_eq!(
-        k.pin_token(2, "1234", Some((MC, Some("example.com")))).err(),
+        k.pin_token(2, "1234", Some((MC, Some("example.com"))))
+            .err(),
         Some(PIN_POLICY_VIOLATION)
     );
     assert_eq!(k.pin_retries(), 8, "the PIN itself was right");
@@ -157,16 +161,25 @@ fn force_pin_change_refuses_tokens_until_the_pin_is_changed() {
 fn misused_tokens_answer_pin_auth_invalid() {
     let mut k = Key::open("modern");
     // Bound to another RP id.
-    let tok = k.pin_token(2, "1234", Some((MC, Some("example.com")))).unwrap();
+    let tok = k
+        .pin_token(2, "1234", Some((MC, Some("example.com"))))
+        .unwrap();
     let req = make_credential("other.example", false, mc_auth(&tok));
     assert_eq!(k.status(0x01, req), PIN_AUTH_INVALID);
     // Without the mc permission.
-    let tok = k.pin_token(2, "1234", Some((GA, Some("example.com")))).unwrap();
+    let tok = k
+        .pin_token(2, "1234", Some((GA, Some("example.com"))))
+        .unwrap();
     let req = make_credential("example.com", false, mc_auth(&tok));
     assert_eq!(k.status(0x01, req), PIN_AUTH_INVALID);
     // Used once (permissions cleared after the touch), then reused.
-    let tok = k.pin_token(2, "1234", Some((MC, Some("example.com")))).unwrap();
-    let (st, body) = k.call(0x01, Some(make_credential("example.com", true, mc_auth(&tok))));
+    let tok = k
+        .pin_token(2, "1234", Some((MC, Some("example.com"))))
+        .unwrap();
+    let (st, body) = k.call(
+        0x01,
+        Some(make_credential("example.com", true, mc_auth(&tok))),
+    );
     assert_eq!(st, 0);
     assert_eq!(flags(get(&body.unwrap(), 2).unwrap()) & 0x05, 0x05, "UP+UV");
     let req = make_credential("example.com", true, mc_auth(&tok));
@@ -174,7 +187,11 @@ fn misused_tokens_answer_pin_auth_invalid() {
     // A legacy token binds to the first RP id it is used with.
     let tok = k.pin_token(1, "1234", None).unwrap();
     let req = get_assertion("other.example", ga_auth(&tok));
-    assert_eq!(k.status(0x02, req), 0x2E, "no credentials, but the token passed");
+    assert_eq!(
+        k.status(0x02, req),
+        0x2E,
+        "no credentials, but the token passed"
+    );
     let req = get_assertion("example.com", ga_auth(&tok));
     assert_eq!(k.status(0x02, req), PIN_AUTH_INVALID);
     // A token of another protocol's MAC length does not verify.
@@ -230,7 +247,10 @@ fn reset_erases_credentials() {
     let tok = k.pin_token(2, "1234", None).unwrap();
     let mut with_uv = ga_auth(&tok);
     with_uv.insert(0, (i(5), map(vec![(t("up"), Value::Bool(false))])));
-    assert_eq!(k.status(0x02, get_assertion("login.microsoft.com", with_uv)), 0);
+    assert_eq!(
+        k.status(0x02, get_assertion("login.microsoft.com", with_uv)),
+        0
+    );
     let remaining = int_of(get(&k.info(), 0x14));
     assert_eq!(k.call(RESET, None).0, 0);
     assert_eq!(k.status(0x02, req), 0x2E, "no credentials after reset");
@@ -245,7 +265,10 @@ fn fingerprint_key_gives_uv_tokens_and_uv_option() {
     assert_eq!(int_of(get(&k.info(), 0x12)), 2, "uvModality: fingerprint");
     assert_eq!(k.uv_retries(), 3);
     let tok = k.uv_token(2, MC | GA, Some("example.com")).unwrap();
-    let (st, body) = k.call(0x01, Some(make_credential("example.com", true, mc_auth(&tok))));
+    let (st, body) = k.call(
+        0x01,
+        Some(make_credential("example.com", true, mc_auth(&tok))),
+    );
     assert_eq!(st, 0);
     assert_eq!(flags(get(&body.unwrap(), 2).unwrap()) & 0x05, 0x05);
     // The uv option: the touching finger verifies.
@@ -268,26 +291,48 @@ fn fingerprint_key_gives_uv_tokens_and_uv_option() {
 fn fingerprint_key_without_a_finger() {
     let mut k = Key::open("bio-not-enrolled");
     assert_eq!(k.option("uv"), Some(false));
-    assert_eq!(k.uv_token(2, MC, Some("example.com")).err(), Some(NOT_ALLOWED));
+    assert_eq!(
+        k.uv_token(2, MC, Some("example.com")).err(),
+        Some(NOT_ALLOWED)
+    );
     assert_eq!(k.status(0x01, mc_uv("example.com")), 0x2C);
-    let tok = k.pin_token(2, "1234", Some((MC, Some("example.com")))).unwrap();
-    assert_eq!(k.status(0x01, make_credential("example.com", true, mc_auth(&tok))), 0);
+    let tok = k
+        .pin_token(2, "1234", Some((MC, Some("example.com"))))
+        .unwrap();
+    assert_eq!(
+        k.status(0x01, make_credential("example.com", true, mc_auth(&tok))),
+        0
+    );
 }
 
 #[test]
 fn failing_fingerprint_counts_down_to_uv_blocked_and_the_pin_still_works() {
     let mut k = Key::open("bio-failing");
     assert_eq!(k.option("uv"), Some(true));
-    assert_eq!(k.uv_token(2, MC, Some("example.com")).err(), Some(UV_INVALID));
+    assert_eq!(
+        k.uv_token(2, MC, Some("example.com")).err(),
+        Some(UV_INVALID)
+    );
     assert_eq!(k.uv_retries(), 2);
     assert_eq!(k.status(0x01, mc_uv("example.com")), UV_INVALID);
     assert_eq!(k.uv_retries(), 1);
-    assert_eq!(k.uv_token(2, MC, Some("example.com")).err(), Some(UV_BLOCKED));
+    assert_eq!(
+        k.uv_token(2, MC, Some("example.com")).err(),
+        Some(UV_BLOCKED)
+    );
     assert_eq!(k.uv_retries(), 0);
-    assert_eq!(k.uv_token(2, MC, Some("example.com")).err(), Some(UV_BLOCKED));
+    assert_eq!(
+        k.uv_token(2, MC, Some("example.com")).err(),
+        Some(UV_BLOCKED)
+    );
     assert_eq!(k.status(0x01, mc_uv("example.com")), UV_BLOCKED);
-    let tok = k.pin_token(2, "1234", Some((MC, Some("example.com")))).unwrap();
-    assert_eq!(k.status(0x01, make_credential("example.com", true, mc_auth(&tok))), 0);
+    let tok = k
+        .pin_token(2, "1234", Some((MC, Some("example.com"))))
+        .unwrap();
+    assert_eq!(
+        k.status(0x01, make_credential("example.com", true, mc_auth(&tok))),
+        0
+    );
 }
 
 #[test]
@@ -296,8 +341,13 @@ fn protocol_one_only_key() {
     assert_eq!(get(&k.info(), 6), Some(&Value::Array(vec![i(1)])));
     let (st, _) = k.client_pin(vec![(i(1), i(2)), (i(2), i(2))]);
     assert_eq!(st, 0x02, "protocol 2 is not offered");
-    let tok = k.pin_token(1, "1234", Some((MC, Some("example.com")))).unwrap();
-    assert_eq!(k.status(0x01, make_credential("example.com", true, mc_auth(&tok))), 0);
+    let tok = k
+        .pin_token(1, "1234", Some((MC, Some("example.com"))))
+        .unwrap();
+    assert_eq!(
+        k.status(0x01, make_credential("example.com", true, mc_auth(&tok))),
+        0
+    );
     assert_eq!(k.change_pin(1, "1234", "4321"), 0);
     let (st, _) = k.call(CLIENT_PIN, Some(map(vec![(i(1), i(2)), (i(2), i(1))])));
     assert_eq!(st, 0, "getPINRetries does not use the protocol");

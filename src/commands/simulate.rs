@@ -7,20 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
+use fido_doctor::sim::scenario::aaguid_string;
 use fido_doctor::sim::udp::{UdpOptions, UdpServer};
-use fido_doctor::sim::{self, AutoTouch, Presence, PresenceButton};
+use fido_doctor::sim::{self, AutoTouch, Presence, PresenceButton, model};
 
 use crate::cli::SimulateArgs;
 
 /// `fido-doctor simulate`: serves until Ctrl-C.
 pub fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
-    let scenario = sim::scenario::find(&args.scenario).with_context(|| {
-        format!(
-            "no scenario {:?}; known: {}",
-            args.scenario,
-            fido_doctor::device::scenario_names().join(", ")
-        )
-    })?;
+    let scenario =
+        sim::scenario::find(&args.scenario).with_context(|| unknown_scenario(&args.scenario))?;
     let (button, press) = PresenceButton::new();
     let presence: Box<dyn Presence> = if args.auto_touch {
         Box::new(AutoTouch)
@@ -71,6 +67,38 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Why `name` is no scenario, with what would be.
+fn unknown_scenario(name: &str) -> String {
+    let Some(query) = name.strip_prefix(sim::scenario::MODEL_PREFIX) else {
+        return format!(
+            "no scenario {name:?}; known: {}, or model:AAGUID",
+            fido_doctor::device::scenario_names().join(", ")
+        );
+    };
+    let hits = model::matching(query);
+    if hits.is_empty() {
+        return format!(
+            "no hardware model {query:?} in the FIDO metadata (BLOB {}); give its AAGUID or part of its name",
+            model::blob_number()
+        );
+    }
+    let shown: Vec<String> = hits
+        .iter()
+        .take(8)
+        .map(|m| format!("{} ({})", m.description, aaguid_string(&m.aaguid)))
+        .collect();
+    format!(
+        "{query:?} fits {} models; give the AAGUID or more of the name: {}{}",
+        hits.len(),
+        shown.join("; "),
+        if hits.len() > shown.len() {
+            "; …"
+        } else {
+            ""
+        }
+    )
+}
+
 /// `fido-doctor scenarios`.
 pub fn scenarios(json: bool) -> anyhow::Result<ExitCode> {
     let all = sim::scenario::all();
@@ -82,8 +110,14 @@ pub fn scenarios(json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         for s in all {
-            println!("sim:{:<18} {}", s.name, s.summary);
+            println!("sim:{:<20} {}", s.name, s.summary);
         }
+        println!(
+            "sim:model:AAGUID|NAME  any of the {} hardware models in the FIDO metadata (BLOB {}), \
+             with the GetInfo its maker declared; PIN 1234 when it declares one",
+            model::models().len(),
+            model::blob_number()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -143,14 +143,14 @@ impl PinState {
         } else {
             PERM_CM
         };
-        let preview = scenario.cred_mgmt == CredMgmt::PreviewOnly;
         Self {
             supported: scenario.client_pin.is_some(),
             protocols,
             known_perms: PERM_MC | PERM_GA | cm,
-            // A 2.1-pre key has only the legacy token, which must do everything.
-            legacy_perms: PERM_MC | PERM_GA | if preview { cm } else { 0 },
-            token_subcommands: !preview,
+            // Without pinUvAuthToken there is only the legacy token, which
+            // must then do everything.
+            legacy_perms: PERM_MC | PERM_GA | if scenario.pin_uv_auth_token { 0 } else { cm },
+            token_subcommands: scenario.pin_uv_auth_token,
             pin_hash: match (scenario.client_pin, scenario.pin) {
                 (Some(true), Some(p)) => Some(pin_hash(p.as_bytes())),
                 _ => None,
@@ -576,7 +576,10 @@ mod tests {
             (2, 7, ERR_INVALID_SUBCOMMAND),
         ] {
             let req = [(int(1), int(proto)), (int(2), int(subcommand))];
-            assert!(matches!(p.command(&req), Err(e) if e == want), "{subcommand}");
+            assert!(
+                matches!(p.command(&req), Err(e) if e == want),
+                "{subcommand}"
+            );
         }
         let mut one = PinState::new(scenario::find("pin-protocol-1").unwrap());
         let req = [(int(1), int(2)), (int(2), int(2))];

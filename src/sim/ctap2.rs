@@ -244,14 +244,12 @@ impl Authenticator {
             cmd::MAKE_CREDENTIAL => cbor::decode_map(data).and_then(|p| self.make_credential(&p)),
             cmd::GET_ASSERTION => cbor::decode_map(data).and_then(|p| self.get_assertion(&p, now)),
             cmd::GET_NEXT_ASSERTION => self.get_next_assertion(now).map(Step::Reply),
-            cmd::CLIENT_PIN => {
-                cbor::decode_map(data)
-                    .and_then(|p| self.pin.command(&p))
-                    .map(|s| match s {
-                        PinStep::Done(v) => Step::Reply(ok(v)),
-                        PinStep::NeedUv(g) => Step::NeedPresence(Deferred::UvToken(Box::new(g))),
-                    })
-            }
+            cmd::CLIENT_PIN => cbor::decode_map(data)
+                .and_then(|p| self.pin.command(&p))
+                .map(|s| match s {
+                    PinStep::Done(v) => Step::Reply(ok(v)),
+                    PinStep::NeedUv(g) => Step::NeedPresence(Deferred::UvToken(Box::new(g))),
+                }),
             cmd::RESET if now.saturating_duration_since(self.powered_up) > RESET_WINDOW => {
                 Err(ERR_NOT_ALLOWED)
             }
@@ -287,11 +285,53 @@ impl Authenticator {
         }
     }
 
+    /// A model's declared GetInfo with the AAGUID and the state that can
+    /// change (PIN set, finger enrolled, forcePINChange, free slots) brought
+    /// up to date.
+    fn declared_info(&self, raw: &[u8]) -> Value {
+        let mut m = match ciborium::from_reader::<Value, _>(raw) {
+            Ok(Value::Map(m)) => m,
+            _ => Vec::new(),
+        };
+        m.retain(|(k, _)| k.as_integer() != Some(3.into()));
+        m.push((int(0x03), bytes(&self.scenario.aaguid)));
+        for (k, v) in &mut m {
+            match k.as_integer().and_then(|i| i64::try_from(i).ok()) {
+                Some(0x04) => {
+                    if let Value::Map(opts) = v {
+                        for (name, value) in opts.iter_mut() {
+                            match name.as_text() {
+                                Some("clientPin") => *value = Value::Bool(self.pin.is_set()),
+                                Some("uv") => {
+                                    if let Some(uv) = self.pin.uv().option() {
+                                        *value = Value::Bool(uv);
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                Some(0x0C) => *v = Value::Bool(self.pin.force_change()),
+                Some(0x14) => *v = int(self.remaining() as i64),
+                _ => {}
+            }
+        }
+        Value::Map(m)
+    }
+
     /// The GetInfo response map.
     pub fn info(&self) -> Value {
         let sc = &self.scenario;
+        if let Some(raw) = sc.declared_info {
+            return self.declared_info(raw);
+        }
         let on = |name: &str, v: bool| (text(name), Value::Bool(v));
-        let mut opts = vec![on("rk", sc.resident_keys), on("up", true), on("plat", false)];
+        let mut opts = vec![
+            on("rk", sc.resident_keys),
+            on("up", true),
+            on("plat", false),
+        ];
         if let Some(uv) = self.pin.uv().option() {
             opts.push(on("uv", uv));
         }
@@ -309,7 +349,10 @@ impl Authenticator {
         if sc.always_uv {
             opts.push(on("alwaysUv", true));
         }
-        opts.push(on("makeCredUvNotRqd", sc.make_cred_uv_not_rqd && !sc.always_uv));
+        opts.push(on(
+            "makeCredUvNotRqd",
+            sc.make_cred_uv_not_rqd && !sc.always_uv,
+        ));
         let alg = |a: i64| {
             Value::Map(vec![
                 (text("alg"), int(a)),

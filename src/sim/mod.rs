@@ -8,6 +8,7 @@ mod client_pin;
 mod crypto;
 mod ctap2;
 pub mod ctaphid;
+pub mod model;
 mod pin;
 pub mod presence;
 pub mod scenario;

@@ -214,6 +214,12 @@ pub struct Scenario {
     pub make_cred_uv_not_rqd: bool,
     /// Discoverable credentials on the key at power-up.
     pub stored: &'static [StoredCredential],
+    /// GetInfo `pinUvAuthToken`: ClientPIN subcommands 0x06 and 0x09 exist
+    /// (without, only the legacy getPinToken, as on CTAP 2.0 / 2.1-pre keys).
+    pub pin_uv_auth_token: bool,
+    /// A model's declared GetInfo (canonical CBOR, without the AAGUID) to
+    /// answer instead of the simulator's own; see [`super::model`].
+    pub declared_info: Option<&'static [u8]>,
 }
 
 /// Default presence timeout of a real key.
@@ -240,6 +246,8 @@ const MODERN: Scenario = Scenario {
     always_uv: false,
     make_cred_uv_not_rqd: true,
     stored: &[],
+    pin_uv_auth_token: true,
+    declared_info: None,
 };
 
 /// A fingerprint key (PIN `1234` as well); the variants change `uv`.
@@ -359,6 +367,7 @@ static ALL: [Scenario; 19] = [
         name: "cred-mgmt-preview",
         summary: "CTAP 2.1-pre key: credential management only as credentialMgmtPreview",
         cred_mgmt: CredMgmt::PreviewOnly,
+        pin_uv_auth_token: false,
         ..MODERN
     },
     Scenario {
@@ -374,9 +383,17 @@ pub fn all() -> &'static [Scenario] {
     &ALL
 }
 
-/// The scenario called `name`.
+/// Prefix of the scenarios that present a FIDO metadata model
+/// (`model:AAGUID` or `model:NAME`, see [`super::model`]).
+pub const MODEL_PREFIX: &str = "model:";
+
+/// The scenario called `name`: one of [`all`], or `model:AAGUID` /
+/// `model:NAME` for a hardware model of the FIDO metadata.
 pub fn find(name: &str) -> Option<&'static Scenario> {
-    ALL.iter().find(|s| s.name == name)
+    match name.strip_prefix(MODEL_PREFIX) {
+        Some(query) => super::model::scenario(query),
+        None => ALL.iter().find(|s| s.name == name),
+    }
 }
 
 #[cfg(test)]

@@ -371,7 +371,11 @@ fn mac(proto: u8, key: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
     m.update(msg);
     let full = m.finalize().into_bytes().to_vec();
-    if proto == 1 { full[..16].to_vec() } else { full }
+    if proto == 1 {
+        full[..16].to_vec()
+    } else {
+        full
+    }
 }
 
 /// A pinUvAuthToken and the protocol it came with.

@@ -93,13 +93,8 @@ impl Authenticator {
             return Err(ERR_UNSUPPORTED_OPTION);
         }
         let up = up.unwrap_or(true);
-        let how = self.verification(
-            p,
-            (pin_param, 0x07),
-            uv_opt,
-            (&cdh, PERM_GA, &rp_id),
-            false,
-        )?;
+        let how =
+            self.verification(p, (pin_param, 0x07), uv_opt, (&cdh, PERM_GA, &rp_id), false)?;
         let uv = how != Verification::None;
         let rp_id_hash = sha256(rp_id.as_bytes());
         let mut creds = Vec::new();
@@ -130,8 +125,7 @@ impl Authenticator {
                 };
                 let resident = self.residents.iter().find(|r| &r.id == id);
                 // A deleted discoverable credential is gone, even by its id.
-                if (u.flags.resident && resident.is_none()) || (u.flags.cred_protect >= 3 && !uv)
-                {
+                if (u.flags.resident && resident.is_none()) || (u.flags.cred_protect >= 3 && !uv) {
                     continue;
                 }
                 creds.push(Found {

@@ -5,8 +5,7 @@
 use ciborium::Value;
 
 use super::super::cbor::{
-    self, as_array, as_bool, as_bytes, as_int, as_map, as_text, bytes, get, get_text_key, int,
-    text,
+    self, as_array, as_bool, as_bytes, as_int, as_map, as_text, bytes, get, get_text_key, int, text,
 };
 use super::super::client_pin::PERM_MC;
 use super::super::crypto::{Alg, COSE_ES256, CredFlags, CredKey};
