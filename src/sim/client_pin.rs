@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::cbor::{self, as_bytes, as_int, as_text, bytes, get, int};
 use super::crypto::constant_time_eq;
-use super::pin::Protocol;
+use super::pin::{Protocol, new_pin, pin_hash};
 use super::scenario::{BuiltInUv, CredMgmt, Scenario};
 use super::status::*;
 
@@ -21,12 +21,6 @@ pub const MAX_PIN_RETRIES: u8 = 8;
 pub const MAX_UV_RETRIES: u8 = 3;
 /// Wrong PINs in a row that block PIN entry until the key is plugged in again.
 pub const MAX_CONSECUTIVE: u8 = 3;
-/// Minimum PIN length in Unicode code points (GetInfo minPINLength).
-pub const MIN_PIN_LENGTH: usize = 4;
-/// Longest PIN in UTF-8 bytes.
-pub const MAX_PIN_BYTES: usize = 63;
-/// Length of the decrypted, zero-padded new PIN.
-pub const PADDED_PIN_LEN: usize = 64;
 
 /// Permission bit: makeCredential.
 pub const PERM_MC: u8 = 0x01;
@@ -95,13 +89,6 @@ pub struct PinState {
     token_rp: Option<String>,
 }
 
-fn pin_hash(pin: &[u8]) -> Zeroizing<[u8; 16]> {
-    let d = Sha256::digest(pin);
-    let mut h = Zeroizing::new([0u8; 16]);
-    h.copy_from_slice(&d[..16]);
-    h
-}
-
 fn random_token() -> Zeroizing<[u8; 32]> {
     let mut t = Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(t.as_mut());
@@ -110,24 +97,6 @@ fn random_token() -> Zeroizing<[u8; 32]> {
 
 fn need(params: &[(Value, Value)], k: i64) -> Result<&Value, u8> {
     get(params, k).ok_or(ERR_MISSING_PARAMETER)
-}
-
-/// The new PIN inside a decrypted, zero-padded block, checked against the
-/// length rules: at least [`MIN_PIN_LENGTH`] code points (and 4 bytes), at
-/// most [`MAX_PIN_BYTES`] bytes.
-fn new_pin(padded: &[u8]) -> Result<&[u8], u8> {
-    if padded.len() != PADDED_PIN_LEN {
-        return Err(ERR_INVALID_PARAMETER);
-    }
-    let end = padded.iter().position(|&b| b == 0).unwrap_or(padded.len());
-    let pin = padded.get(..end).unwrap_or_default();
-    let chars = std::str::from_utf8(pin)
-        .map(|s| s.chars().count())
-        .map_err(|_| ERR_PIN_POLICY_VIOLATION)?;
-    if chars < MIN_PIN_LENGTH || pin.len() < 4 || pin.len() > MAX_PIN_BYTES {
-        return Err(ERR_PIN_POLICY_VIOLATION);
-    }
-    Ok(pin)
 }
 
 impl PinState {
@@ -584,31 +553,6 @@ mod tests {
         let mut one = PinState::new(scenario::find("pin-protocol-1").unwrap());
         let req = [(int(1), int(2)), (int(2), int(2))];
         assert!(matches!(one.command(&req), Err(ERR_INVALID_PARAMETER)));
-    }
-
-    #[test]
-    fn new_pin_length_rules() {
-        let pad = |pin: &[u8]| {
-            let mut p = pin.to_vec();
-            p.resize(PADDED_PIN_LEN, 0);
-            p
-        };
-        assert_eq!(new_pin(&pad(b"1234")), Ok(&b"1234"[..]));
-        assert_eq!(new_pin(&pad(b"123")), Err(ERR_PIN_POLICY_VIOLATION));
-        // Four code points, twelve bytes.
-        assert!(new_pin(&pad("あいうえ".as_bytes())).is_ok());
-        // Two code points but six bytes: too few characters.
-        assert_eq!(
-            new_pin(&pad("あい".as_bytes())),
-            Err(ERR_PIN_POLICY_VIOLATION)
-        );
-        assert!(new_pin(&pad(&[b'7'; 63])).is_ok());
-        assert_eq!(new_pin(&[b'7'; 64]), Err(ERR_PIN_POLICY_VIOLATION));
-        assert_eq!(new_pin(&pad(b"12345")[..48]), Err(ERR_INVALID_PARAMETER));
-        assert_eq!(
-            new_pin(&pad(&[0xff, 0xfe, 0xfd, 0xfc])),
-            Err(ERR_PIN_POLICY_VIOLATION)
-        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::SimError;
 use super::cbor::{self, bytes, int, text};
-use super::client_pin::{self, PinState, PinStep, UvGrant};
+use super::client_pin::{PinState, PinStep, UvGrant};
 use super::crypto::{
     Alg, Attestation, COSE_EDDSA, COSE_ES256, CRED_ID_LEN, CredFlags, CredKey, WrapKeys,
 };
@@ -392,7 +392,7 @@ impl Authenticator {
         ]);
         if self.pin.supported() {
             m.push((int(0x0C), Value::Bool(self.pin.force_change())));
-            m.push((int(0x0D), int(client_pin::MIN_PIN_LENGTH as i64)));
+            m.push((int(0x0D), int(super::pin::MIN_PIN_LENGTH as i64)));
         }
         m.push((int(0x0E), int(FIRMWARE_VERSION)));
         if self.pin.uv().option().is_some() {

@@ -1,6 +1,7 @@
-//! PIN/UV auth protocols 1 and 2 on the device side: key derivation,
-//! encryption and authentication (CTAP 2.1 §6.5.6, §6.5.7). The PIN itself,
-//! its counters and the pinUvAuthToken live in [`super::client_pin`].
+//! PIN/UV auth protocols 1 and 2 on the device side (key derivation,
+//! encryption and authentication, CTAP 2.1 §6.5.6, §6.5.7) and the rules a
+//! new PIN must meet. The PIN's counters and the pinUvAuthToken live in
+//! [`super::client_pin`].
 
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, block_padding::NoPadding};
 use hmac::{Hmac, Mac};
@@ -13,6 +14,39 @@ use super::crypto::constant_time_eq;
 use super::status::*;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// Minimum PIN length in Unicode code points (GetInfo minPINLength).
+pub const MIN_PIN_LENGTH: usize = 4;
+/// Longest PIN in UTF-8 bytes.
+pub const MAX_PIN_BYTES: usize = 63;
+/// Length of the decrypted, zero-padded new PIN.
+pub const PADDED_PIN_LEN: usize = 64;
+
+/// LEFT(SHA-256(pin), 16): what the key stores and compares.
+pub fn pin_hash(pin: &[u8]) -> Zeroizing<[u8; 16]> {
+    let d = Sha256::digest(pin);
+    let mut h = Zeroizing::new([0u8; 16]);
+    h.copy_from_slice(&d[..16]);
+    h
+}
+
+/// The new PIN inside a decrypted, zero-padded block, checked against the
+/// length rules: at least [`MIN_PIN_LENGTH`] code points (and 4 bytes), at
+/// most [`MAX_PIN_BYTES`] bytes.
+pub fn new_pin(padded: &[u8]) -> Result<&[u8], u8> {
+    if padded.len() != PADDED_PIN_LEN {
+        return Err(ERR_INVALID_PARAMETER);
+    }
+    let end = padded.iter().position(|&b| b == 0).unwrap_or(padded.len());
+    let pin = padded.get(..end).unwrap_or_default();
+    let chars = std::str::from_utf8(pin)
+        .map(|s| s.chars().count())
+        .map_err(|_| ERR_PIN_POLICY_VIOLATION)?;
+    if chars < MIN_PIN_LENGTH || pin.len() < 4 || pin.len() > MAX_PIN_BYTES {
+        return Err(ERR_PIN_POLICY_VIOLATION);
+    }
+    Ok(pin)
+}
 
 /// A PIN/UV auth protocol (1 or 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,5 +183,30 @@ mod tests {
         let a = Protocol::Two.encrypt(&secret_two, &plain).unwrap();
         let b = Protocol::Two.encrypt(&secret_two, &plain).unwrap();
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn new_pin_length_rules() {
+        let pad = |pin: &[u8]| {
+            let mut p = pin.to_vec();
+            p.resize(PADDED_PIN_LEN, 0);
+            p
+        };
+        assert_eq!(new_pin(&pad(b"1234")), Ok(&b"1234"[..]));
+        assert_eq!(new_pin(&pad(b"123")), Err(ERR_PIN_POLICY_VIOLATION));
+        // Four code points, twelve bytes.
+        assert!(new_pin(&pad("あいうえ".as_bytes())).is_ok());
+        // Two code points but six bytes: too few characters.
+        assert_eq!(
+            new_pin(&pad("あい".as_bytes())),
+            Err(ERR_PIN_POLICY_VIOLATION)
+        );
+        assert!(new_pin(&pad(&[b'7'; 63])).is_ok());
+        assert_eq!(new_pin(&[b'7'; 64]), Err(ERR_PIN_POLICY_VIOLATION));
+        assert_eq!(new_pin(&pad(b"12345")[..48]), Err(ERR_INVALID_PARAMETER));
+        assert_eq!(
+            new_pin(&pad(&[0xff, 0xfe, 0xfd, 0xfc])),
+            Err(ERR_PIN_POLICY_VIOLATION)
+        );
     }
 }
