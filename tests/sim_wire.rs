@@ -638,7 +638,7 @@ fn pin_retries_count_down_and_block_after_three_wrong() {
         0x04,
         "UV"
     );
-    // The token's permissions were used up.
+    // The token's permissions were used up: CTAP 2.1 answers PIN_AUTH_INVALID.
     let (st, _, _) = ctap2(
         &mut tr,
         cid,
@@ -651,7 +651,7 @@ fn pin_retries_count_down_and_block_after_three_wrong() {
             &cdh,
         )),
     );
-    assert_eq!(st, 0x40);
+    assert_eq!(st, 0x33);
     // Discoverable credential without a token: PIN/UV token required.
     let (st, _, _) = ctap2(
         &mut tr,

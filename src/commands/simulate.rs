@@ -7,32 +7,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use fido_doctor::sim::udp::{self, UdpOptions};
-use fido_doctor::sim::{self, AutoTouch, Presence, PresenceButton};
+use fido_doctor::sim::scenario::aaguid_string;
+use fido_doctor::sim::udp::{UdpOptions, UdpServer};
+use fido_doctor::sim::{self, AutoTouch, Presence, PresenceButton, model};
 
 use crate::cli::SimulateArgs;
 
 /// `fido-doctor simulate`: serves until Ctrl-C.
 pub fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
-    let scenario = sim::scenario::find(&args.scenario).with_context(|| {
-        format!(
-            "no scenario {:?}; known: {}",
-            args.scenario,
-            fido_doctor::device::scenario_names().join(", ")
-        )
-    })?;
+    let scenario =
+        sim::scenario::find(&args.scenario).with_context(|| unknown_scenario(&args.scenario))?;
+    let (button, press) = PresenceButton::new();
     let presence: Box<dyn Presence> = if args.auto_touch {
         Box::new(AutoTouch)
     } else {
-        // Each Enter on stdin is one touch of the simulated key.
-        let (button, press) = PresenceButton::new();
-        std::thread::spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                if line.is_err() || press.send(()).is_err() {
-                    break;
-                }
-            }
-        });
         Box::new(button)
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -45,7 +33,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         reply_to_sender: args.reply_to_sender,
     };
     eprintln!(
-        "simulating {:?} ({}) on udp {}, replies to {}; {}; Ctrl-C stops",
+        "simulating {:?} ({}) on udp {}, replies to {}; {}; type \"replug\" + Enter to re-plug; Ctrl-C stops",
         scenario.name,
         scenario.summary,
         args.listen,
@@ -60,9 +48,55 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
             "press Enter to touch the key"
         }
     );
-    udp::serve(scenario, presence, opts, stop).context("serving the simulator")?;
+    let server = UdpServer::bind(scenario, presence, opts).context("starting the simulator")?;
+    // Each line on stdin is one touch of the simulated key; the line
+    // "replug" unplugs the key and plugs it in again.
+    let replug = server.replug_flag();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if line.trim() == "replug" {
+                replug.store(true, Ordering::SeqCst);
+            } else if press.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    server.run(&stop).context("serving the simulator")?;
     eprintln!("simulator stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why `name` is no scenario, with what would be.
+fn unknown_scenario(name: &str) -> String {
+    let Some(query) = name.strip_prefix(sim::scenario::MODEL_PREFIX) else {
+        return format!(
+            "no scenario {name:?}; known: {}, or model:AAGUID",
+            fido_doctor::device::scenario_names().join(", ")
+        );
+    };
+    let hits = model::matching(query);
+    if hits.is_empty() {
+        return format!(
+            "no hardware model {query:?} in the FIDO metadata (BLOB {}); give its AAGUID or part of its name",
+            model::blob_number()
+        );
+    }
+    let shown: Vec<String> = hits
+        .iter()
+        .take(8)
+        .map(|m| format!("{} ({})", m.description, aaguid_string(&m.aaguid)))
+        .collect();
+    format!(
+        "{query:?} fits {} models; give the AAGUID or more of the name: {}{}",
+        hits.len(),
+        shown.join("; "),
+        if hits.len() > shown.len() {
+            "; …"
+        } else {
+            ""
+        }
+    )
 }
 
 /// `fido-doctor scenarios`.
@@ -76,8 +110,14 @@ pub fn scenarios(json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         for s in all {
-            println!("sim:{:<18} {}", s.name, s.summary);
+            println!("sim:{:<20} {}", s.name, s.summary);
         }
+        println!(
+            "sim:model:AAGUID|NAME  any of the {} hardware models in the FIDO metadata (BLOB {}), \
+             with the GetInfo its maker declared; PIN 1234 when it declares one",
+            model::models().len(),
+            model::blob_number()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

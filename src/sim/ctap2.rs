@@ -1,34 +1,38 @@
-//! The CTAP2.1 authenticator proper: GetInfo, MakeCredential (packed
-//! attestation), GetAssertion/GetNextAssertion, ClientPIN, Selection and
-//! Reset. Commands needing a touch return [`Step::NeedPresence`]; the CTAPHID
-//! layer waits (with keepalives) and then calls [`Authenticator::complete`].
+//! The CTAP2.1 authenticator proper: request dispatch, GetInfo, Selection
+//! and Reset (with its 10-second window after power-up). MakeCredential,
+//! GetAssertion and credential management live in the submodules, ClientPIN
+//! in [`super::client_pin`]. Commands needing a touch return
+//! [`Step::NeedPresence`]; the CTAPHID layer waits (with keepalives) and then
+//! calls [`Authenticator::complete`]. Time is always passed in by the caller.
 
-use std::collections::VecDeque;
+mod cred_mgmt;
+mod get_assertion;
+mod make_credential;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ciborium::Value;
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
 
 use super::SimError;
-use super::cbor::{
-    self, as_array, as_bool, as_bytes, as_int, as_map, as_text, bytes, get, get_text_key, int, text,
-};
+use super::cbor::{self, bytes, int, text};
+use super::client_pin::{PinState, PinStep, UvGrant};
 use super::crypto::{
     Alg, Attestation, COSE_EDDSA, COSE_ES256, CRED_ID_LEN, CredFlags, CredKey, WrapKeys,
 };
-use super::pin::{PERM_GA, PERM_MC, PinState, Protocol};
-use super::scenario::Scenario;
+use super::scenario::{CredMgmt, Scenario};
 use super::status::*;
+
+pub use get_assertion::GaPlan;
+pub use make_credential::McPlan;
 
 /// Largest CTAPHID message the device accepts (advertised as maxMsgSize).
 pub const MAX_MSG_SIZE: usize = 1200;
 /// Firmware version reported in GetInfo.
 pub const FIRMWARE_VERSION: i64 = 0x0001_0000;
-/// How long GetNextAssertion state lives.
-const NEXT_ASSERTION_TTL: Duration = Duration::from_secs(30);
+/// authenticatorReset is refused (NOT_ALLOWED) this long after power-up.
+pub const RESET_WINDOW: Duration = Duration::from_secs(10);
 
 /// CTAP2 command bytes.
 pub mod cmd {
@@ -44,8 +48,12 @@ pub mod cmd {
     pub const RESET: u8 = 0x07;
     /// authenticatorGetNextAssertion.
     pub const GET_NEXT_ASSERTION: u8 = 0x08;
+    /// authenticatorCredentialManagement.
+    pub const CREDENTIAL_MANAGEMENT: u8 = 0x0A;
     /// authenticatorSelection.
     pub const SELECTION: u8 = 0x0B;
+    /// authenticatorCredentialManagement of CTAP 2.1-pre (credentialMgmtPreview).
+    pub const CREDENTIAL_MANAGEMENT_PREVIEW: u8 = 0x41;
 }
 
 /// The result of a CTAP2 request.
@@ -56,85 +64,32 @@ pub enum Step {
     NeedPresence(Deferred),
 }
 
-/// Work waiting for user presence.
+/// Work waiting for user presence (or, on fingerprint keys, a finger).
 pub enum Deferred {
     /// Create the credential.
     MakeCredential(Box<McPlan>),
     /// Sign the assertion(s).
     GetAssertion(Box<GaPlan>),
+    /// A pinUvAuthToken by built-in user verification.
+    UvToken(Box<UvGrant>),
     /// authenticatorSelection.
     Selection,
-    /// authenticatorReset. Real keys accept it only within ~10 s of power-up;
-    /// the simulator accepts it at any time, but only as this explicit
-    /// command confirmed by a touch.
+    /// authenticatorReset (asked for within the window after power-up).
     Reset,
     /// Answer this error after the touch (excluded credential, PIN probe).
     Fail(u8),
 }
 
-/// A validated MakeCredential.
-pub struct McPlan {
-    rp_id: String,
-    rp_id_hash: [u8; 32],
-    client_data_hash: Vec<u8>,
-    user_id: Vec<u8>,
-    user_name: Option<String>,
-    display_name: Option<String>,
-    alg: Alg,
-    rk: bool,
-    uv: bool,
-    cred_protect: Option<u8>,
-    hmac_secret: bool,
-}
-
-struct Found {
-    id: Vec<u8>,
-    key: CredKey,
-    user: Option<Value>,
-    hmac_secret: bool,
-}
-
-/// A decoded hmac-secret request of GetAssertion.
-struct HmacRequest {
-    proto: Protocol,
-    secret: Zeroizing<Vec<u8>>,
-    salts: Zeroizing<Vec<u8>>,
-}
-
-/// What every assertion of one GetAssertion shares.
-struct Signing {
-    rp_id_hash: [u8; 32],
-    client_data_hash: Vec<u8>,
-    flags: u8,
-    uv: bool,
-    hmac: Option<HmacRequest>,
-}
-
-/// A validated GetAssertion.
-pub struct GaPlan {
-    rp_id_hash: [u8; 32],
-    client_data_hash: Vec<u8>,
-    creds: Vec<Found>,
-    up: bool,
-    uv: bool,
-    discovered: bool,
-    hmac: Option<HmacRequest>,
-}
-
+/// A discoverable credential stored on the key.
 struct Resident {
     id: Vec<u8>,
     rp_id: String,
+    rp_name: Option<String>,
     rp_id_hash: [u8; 32],
     user_id: Vec<u8>,
     user_name: Option<String>,
     display_name: Option<String>,
     cred_protect: u8,
-}
-
-struct NextState {
-    signing: Signing,
-    creds: VecDeque<Found>,
-    expires: Instant,
 }
 
 /// One simulated CTAP2 authenticator.
@@ -146,7 +101,9 @@ pub struct Authenticator {
     residents: Vec<Resident>,
     slots: usize,
     pub(super) counter: u32,
-    next: Option<NextState>,
+    next: Option<get_assertion::NextState>,
+    cm: Option<cred_mgmt::Enumeration>,
+    powered_up: Instant,
 }
 
 const FLAG_UP: u8 = 0x01;
@@ -164,35 +121,6 @@ fn ok(v: Option<Value>) -> Vec<u8> {
 
 fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
-}
-
-fn opt_text(m: &[(Value, Value)], k: &str) -> Result<Option<String>, u8> {
-    get_text_key(m, k)
-        .map(|v| as_text(v).map(str::to_string))
-        .transpose()
-}
-
-/// The rk, up and uv options of a request (absent = `None`).
-type Options = (Option<bool>, Option<bool>, Option<bool>);
-
-/// Reads `options` (key `k`) as (rk, up, uv).
-fn options(params: &[(Value, Value)], k: i64) -> Result<Options, u8> {
-    let Some(v) = get(params, k) else {
-        return Ok((None, None, None));
-    };
-    let m = as_map(v)?;
-    let b = |name| get_text_key(m, name).map(as_bool).transpose();
-    Ok((b("rk")?, b("up")?, b("uv")?))
-}
-
-fn cred_ids(v: &Value) -> Result<Vec<Vec<u8>>, u8> {
-    as_array(v)?
-        .iter()
-        .map(|d| {
-            let m = as_map(d)?;
-            Ok(as_bytes(get_text_key(m, "id").ok_or(ERR_MISSING_PARAMETER)?)?.to_vec())
-        })
-        .collect()
 }
 
 fn auth_data(
@@ -216,21 +144,13 @@ fn auth_data(
 }
 
 impl Authenticator {
-    /// Power-up state for `scenario`.
-    pub fn new(scenario: &Scenario) -> Result<Self, SimError> {
-        Ok(Self {
+    /// `scenario`'s key, powered up at `now`.
+    pub fn new(scenario: &Scenario, now: Instant) -> Result<Self, SimError> {
+        let mut a = Self {
             scenario: scenario.clone(),
             wrap: WrapKeys::generate(),
             att: Attestation::for_aaguid(&scenario.aaguid)?,
-            pin: PinState::new(
-                scenario.client_pin.is_some(),
-                if scenario.client_pin == Some(true) {
-                    scenario.pin
-                } else {
-                    None
-                },
-                scenario.pin_retries,
-            ),
+            pin: PinState::new(scenario),
             residents: Vec::new(),
             slots: if scenario.resident_keys {
                 scenario.resident_slots
@@ -239,7 +159,46 @@ impl Authenticator {
             },
             counter: 0,
             next: None,
-        })
+            cm: None,
+            powered_up: now,
+        };
+        a.store_scenario_credentials();
+        Ok(a)
+    }
+
+    /// Puts the scenario's pre-existing discoverable credentials on the key.
+    fn store_scenario_credentials(&mut self) {
+        for c in self.scenario.stored {
+            let rp_id_hash = sha256(c.rp_id.as_bytes());
+            let flags = CredFlags {
+                resident: true,
+                cred_protect: c.cred_protect,
+                hmac_secret: false,
+            };
+            let id = self
+                .wrap
+                .wrap(&CredKey::generate(Alg::Es256), &rp_id_hash, flags);
+            self.residents.push(Resident {
+                id,
+                rp_id: c.rp_id.to_string(),
+                rp_name: Some(c.rp_name.to_string()),
+                rp_id_hash,
+                user_id: c.user_id.to_vec(),
+                user_name: Some(c.user_name.to_string()),
+                display_name: Some(c.display_name.to_string()),
+                cred_protect: c.cred_protect,
+            });
+        }
+    }
+
+    /// The key was unplugged and plugged in again at `now`: volatile state
+    /// (PIN token, the run of wrong PINs, pending enumerations) is gone and
+    /// the reset window starts again; PIN, counters and credentials stay.
+    pub fn power_cycle(&mut self, now: Instant) {
+        self.pin.power_cycle();
+        self.next = None;
+        self.cm = None;
+        self.powered_up = now;
     }
 
     /// DER of the attestation certificate.
@@ -261,79 +220,166 @@ impl Authenticator {
         self.counter
     }
 
-    /// Handles one CTAP2 request (command byte + CBOR).
-    pub fn request(&mut self, req: &[u8]) -> Step {
+    /// Handles one CTAP2 request (command byte + CBOR) arriving at `now`.
+    pub fn request(&mut self, req: &[u8], now: Instant) -> Step {
         let Some((&command, data)) = req.split_first() else {
             return Step::Reply(vec![ERR_INVALID_LENGTH]);
         };
         if command != cmd::GET_NEXT_ASSERTION {
             self.next = None;
         }
+        let cm_command = matches!(
+            (command, self.scenario.cred_mgmt),
+            (cmd::CREDENTIAL_MANAGEMENT, CredMgmt::Full)
+                | (
+                    cmd::CREDENTIAL_MANAGEMENT_PREVIEW,
+                    CredMgmt::Full | CredMgmt::PreviewOnly
+                )
+        );
+        if !cm_command {
+            self.cm = None;
+        }
         let res = match command {
             cmd::GET_INFO => Ok(Step::Reply(ok(Some(self.info())))),
             cmd::MAKE_CREDENTIAL => cbor::decode_map(data).and_then(|p| self.make_credential(&p)),
-            cmd::GET_ASSERTION => cbor::decode_map(data).and_then(|p| self.get_assertion(&p)),
-            cmd::GET_NEXT_ASSERTION => self.get_next_assertion().map(Step::Reply),
+            cmd::GET_ASSERTION => cbor::decode_map(data).and_then(|p| self.get_assertion(&p, now)),
+            cmd::GET_NEXT_ASSERTION => self.get_next_assertion(now).map(Step::Reply),
             cmd::CLIENT_PIN => cbor::decode_map(data)
                 .and_then(|p| self.pin.command(&p))
-                .map(|v| Step::Reply(ok(v))),
+                .map(|s| match s {
+                    PinStep::Done(v) => Step::Reply(ok(v)),
+                    PinStep::NeedUv(g) => Step::NeedPresence(Deferred::UvToken(Box::new(g))),
+                }),
+            cmd::RESET if now.saturating_duration_since(self.powered_up) > RESET_WINDOW => {
+                Err(ERR_NOT_ALLOWED)
+            }
             cmd::RESET => Ok(Step::NeedPresence(Deferred::Reset)),
             cmd::SELECTION => Ok(Step::NeedPresence(Deferred::Selection)),
+            _ if cm_command => cbor::decode_map(data)
+                .and_then(|p| self.credential_management(&p))
+                .map(|v| Step::Reply(ok(v))),
             _ => Err(ERR_INVALID_COMMAND),
         };
         res.unwrap_or_else(|code| Step::Reply(vec![code]))
     }
 
-    /// Finishes deferred work after the user touched the key.
-    pub fn complete(&mut self, d: Deferred) -> Vec<u8> {
+    /// Finishes deferred work after the user touched the key at `now`.
+    pub fn complete(&mut self, d: Deferred, now: Instant) -> Vec<u8> {
         match d {
             Deferred::MakeCredential(p) => self.finish_make_credential(*p),
-            Deferred::GetAssertion(p) => self.finish_get_assertion(*p),
+            Deferred::GetAssertion(p) => self.finish_get_assertion(*p, now),
+            Deferred::UvToken(g) => match self.pin.finish_uv_token(*g) {
+                Ok(v) => ok(Some(v)),
+                Err(code) => vec![code],
+            },
             Deferred::Selection => ok(None),
             Deferred::Reset => {
                 self.residents.clear();
                 self.pin.reset();
                 self.wrap = WrapKeys::generate();
                 self.next = None;
+                self.cm = None;
                 ok(None)
             }
             Deferred::Fail(code) => vec![code],
         }
     }
 
+    /// A model's declared GetInfo with the AAGUID and the state that can
+    /// change (PIN set, finger enrolled, forcePINChange, free slots) brought
+    /// up to date.
+    fn declared_info(&self, raw: &[u8]) -> Value {
+        let mut m = match ciborium::from_reader::<Value, _>(raw) {
+            Ok(Value::Map(m)) => m,
+            _ => Vec::new(),
+        };
+        m.retain(|(k, _)| k.as_integer() != Some(3.into()));
+        m.push((int(0x03), bytes(&self.scenario.aaguid)));
+        for (k, v) in &mut m {
+            match k.as_integer().and_then(|i| i64::try_from(i).ok()) {
+                Some(0x04) => {
+                    if let Value::Map(opts) = v {
+                        for (name, value) in opts.iter_mut() {
+                            match name.as_text() {
+                                Some("clientPin") => *value = Value::Bool(self.pin.is_set()),
+                                Some("uv") => {
+                                    if let Some(uv) = self.pin.uv().option() {
+                                        *value = Value::Bool(uv);
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                Some(0x0C) => *v = Value::Bool(self.pin.force_change()),
+                Some(0x14) => *v = int(self.remaining() as i64),
+                _ => {}
+            }
+        }
+        Value::Map(m)
+    }
+
     /// The GetInfo response map.
     pub fn info(&self) -> Value {
-        let mut opts = vec![
-            (text("rk"), Value::Bool(self.scenario.resident_keys)),
-            (text("up"), Value::Bool(true)),
-            (text("plat"), Value::Bool(false)),
-        ];
-        if self.pin.supported() {
-            opts.push((text("clientPin"), Value::Bool(self.pin.is_set())));
-            opts.push((text("pinUvAuthToken"), Value::Bool(true)));
+        let sc = &self.scenario;
+        if let Some(raw) = sc.declared_info {
+            return self.declared_info(raw);
         }
-        opts.push((text("makeCredUvNotRqd"), Value::Bool(true)));
+        let on = |name: &str, v: bool| (text(name), Value::Bool(v));
+        let mut opts = vec![
+            on("rk", sc.resident_keys),
+            on("up", true),
+            on("plat", false),
+        ];
+        if let Some(uv) = self.pin.uv().option() {
+            opts.push(on("uv", uv));
+        }
+        if self.pin.supported() {
+            opts.push(on("clientPin", self.pin.is_set()));
+            if self.pin.token_subcommands() {
+                opts.push(on("pinUvAuthToken", true));
+            }
+        }
+        match sc.cred_mgmt {
+            CredMgmt::Full => opts.push(on("credMgmt", true)),
+            CredMgmt::PreviewOnly => opts.push(on("credentialMgmtPreview", true)),
+            CredMgmt::Absent => {}
+        }
+        if sc.always_uv {
+            opts.push(on("alwaysUv", true));
+        }
+        opts.push(on(
+            "makeCredUvNotRqd",
+            sc.make_cred_uv_not_rqd && !sc.always_uv,
+        ));
         let alg = |a: i64| {
             Value::Map(vec![
                 (text("alg"), int(a)),
                 (text("type"), text("public-key")),
             ])
         };
+        let newest = if sc.cred_mgmt == CredMgmt::PreviewOnly {
+            "FIDO_2_1_PRE"
+        } else {
+            "FIDO_2_1"
+        };
         let mut m = vec![
             (
                 int(0x01),
-                Value::Array(vec![text("U2F_V2"), text("FIDO_2_0"), text("FIDO_2_1")]),
+                Value::Array(vec![text("U2F_V2"), text("FIDO_2_0"), text(newest)]),
             ),
             (
                 int(0x02),
                 Value::Array(vec![text("credProtect"), text("hmac-secret")]),
             ),
-            (int(0x03), bytes(&self.scenario.aaguid)),
+            (int(0x03), bytes(&sc.aaguid)),
             (int(0x04), Value::Map(opts)),
             (int(0x05), int(MAX_MSG_SIZE as i64)),
         ];
         if self.pin.supported() {
-            m.push((int(0x06), Value::Array(vec![int(2), int(1)])));
+            let protocols = self.pin.protocols().iter().map(|p| int(p.number()));
+            m.push((int(0x06), Value::Array(protocols.collect())));
         }
         m.extend([
             (int(0x07), int(8)),
@@ -343,401 +389,20 @@ impl Authenticator {
                 int(0x0A),
                 Value::Array(vec![alg(COSE_ES256), alg(COSE_EDDSA)]),
             ),
-            (int(0x0D), int(super::pin::MIN_PIN_LENGTH as i64)),
-            (int(0x0E), int(FIRMWARE_VERSION)),
         ]);
-        if self.scenario.resident_keys {
+        if self.pin.supported() {
+            m.push((int(0x0C), Value::Bool(self.pin.force_change())));
+            m.push((int(0x0D), int(super::pin::MIN_PIN_LENGTH as i64)));
+        }
+        m.push((int(0x0E), int(FIRMWARE_VERSION)));
+        if self.pin.uv().option().is_some() {
+            // preferredPlatformUvAttempts, uvModality (fingerprint).
+            m.push((int(0x11), int(1)));
+            m.push((int(0x12), int(0x02)));
+        }
+        if sc.resident_keys {
             m.push((int(0x14), int(self.remaining() as i64)));
         }
         Value::Map(m)
-    }
-
-    fn pin_protocol(params: &[(Value, Value)], k: i64) -> Result<Protocol, u8> {
-        Protocol::from_int(as_int(get(params, k).ok_or(ERR_MISSING_PARAMETER)?)?)
-    }
-
-    fn pin_probe(&self) -> Step {
-        Step::NeedPresence(Deferred::Fail(if self.pin.is_set() {
-            ERR_PIN_INVALID
-        } else {
-            ERR_PIN_NOT_SET
-        }))
-    }
-
-    fn make_credential(&mut self, p: &[(Value, Value)]) -> Result<Step, u8> {
-        let cdh = as_bytes(get(p, 0x01).ok_or(ERR_MISSING_PARAMETER)?)?.to_vec();
-        let rp = as_map(get(p, 0x02).ok_or(ERR_MISSING_PARAMETER)?)?;
-        let rp_id = as_text(get_text_key(rp, "id").ok_or(ERR_MISSING_PARAMETER)?)?.to_string();
-        let user = as_map(get(p, 0x03).ok_or(ERR_MISSING_PARAMETER)?)?;
-        let user_id = as_bytes(get_text_key(user, "id").ok_or(ERR_MISSING_PARAMETER)?)?.to_vec();
-        if user_id.len() > 64 {
-            return Err(ERR_INVALID_LENGTH);
-        }
-        let mut alg = None;
-        for entry in as_array(get(p, 0x04).ok_or(ERR_MISSING_PARAMETER)?)? {
-            let e = as_map(entry)?;
-            let ty = as_text(get_text_key(e, "type").ok_or(ERR_MISSING_PARAMETER)?)?;
-            let a = as_int(get_text_key(e, "alg").ok_or(ERR_MISSING_PARAMETER)?)?;
-            if ty == "public-key" && alg.is_none() {
-                alg = Alg::from_cose(a);
-            }
-        }
-        let alg = alg.ok_or(ERR_UNSUPPORTED_ALGORITHM)?;
-        let exclude = get(p, 0x05).map(cred_ids).transpose()?.unwrap_or_default();
-        let ext = get(p, 0x06).map(as_map).transpose()?.unwrap_or_default();
-        let (rk, up, uv_opt) = options(p, 0x07)?;
-        let rk = rk.unwrap_or(false);
-        let pin_param = get(p, 0x08).map(as_bytes).transpose()?;
-        if pin_param.is_some_and(<[u8]>::is_empty) {
-            return Ok(self.pin_probe());
-        }
-        if up == Some(false) || uv_opt == Some(true) {
-            return Err(ERR_INVALID_OPTION);
-        }
-        if rk && !self.scenario.resident_keys {
-            return Err(ERR_UNSUPPORTED_OPTION);
-        }
-        let uv = match pin_param {
-            Some(param) => {
-                let proto = Self::pin_protocol(p, 0x09)?;
-                self.pin.check_token(proto, &cdh, param, PERM_MC, &rp_id)?;
-                true
-            }
-            None if self.pin.is_set() && rk => return Err(ERR_PUAT_REQUIRED),
-            None => false,
-        };
-        let rp_id_hash = sha256(rp_id.as_bytes());
-        let excluded = exclude.iter().any(|id| {
-            self.residents
-                .iter()
-                .any(|r| &r.id == id && r.rp_id_hash == rp_id_hash)
-                || self.wrap.unwrap(id, &rp_id_hash).is_some()
-        });
-        if excluded {
-            return Ok(Step::NeedPresence(Deferred::Fail(ERR_CREDENTIAL_EXCLUDED)));
-        }
-        let replaces = self
-            .residents
-            .iter()
-            .any(|r| r.rp_id == rp_id && r.user_id == user_id);
-        if rk && !replaces && self.remaining() == 0 {
-            return Err(ERR_KEY_STORE_FULL);
-        }
-        let cred_protect = match get_text_key(ext, "credProtect") {
-            Some(v) => {
-                let n = as_int(v)?;
-                if !(1..=3).contains(&n) {
-                    return Err(ERR_INVALID_OPTION);
-                }
-                Some(n as u8)
-            }
-            None => None,
-        };
-        let hmac_secret = get_text_key(ext, "hmac-secret")
-            .map(as_bool)
-            .transpose()?
-            .unwrap_or(false);
-        Ok(Step::NeedPresence(Deferred::MakeCredential(Box::new(
-            McPlan {
-                rp_id,
-                rp_id_hash,
-                client_data_hash: cdh,
-                user_id,
-                user_name: opt_text(user, "name")?,
-                display_name: opt_text(user, "displayName")?,
-                alg,
-                rk,
-                uv,
-                cred_protect,
-                hmac_secret,
-            },
-        ))))
-    }
-
-    fn finish_make_credential(&mut self, p: McPlan) -> Vec<u8> {
-        // CTAP 2.1: permissions are cleared once user presence was collected.
-        if p.uv {
-            self.pin.consume_token();
-        }
-        let key = CredKey::generate(p.alg);
-        let level = p.cred_protect.unwrap_or(1);
-        let flags = CredFlags {
-            resident: p.rk,
-            cred_protect: level,
-            hmac_secret: p.hmac_secret,
-        };
-        let id = self.wrap.wrap(&key, &p.rp_id_hash, flags);
-        if p.rk {
-            self.residents
-                .retain(|r| !(r.rp_id == p.rp_id && r.user_id == p.user_id));
-            self.residents.push(Resident {
-                id: id.clone(),
-                rp_id: p.rp_id.clone(),
-                rp_id_hash: p.rp_id_hash,
-                user_id: p.user_id.clone(),
-                user_name: p.user_name.clone(),
-                display_name: p.display_name.clone(),
-                cred_protect: level,
-            });
-        }
-        let mut ext = Vec::new();
-        if let Some(level) = p.cred_protect {
-            ext.push((text("credProtect"), int(i64::from(level))));
-        }
-        if p.hmac_secret {
-            ext.push((text("hmac-secret"), Value::Bool(true)));
-        }
-        let ext = (!ext.is_empty()).then_some(Value::Map(ext));
-        let mut attested = Vec::with_capacity(200);
-        attested.extend_from_slice(&self.scenario.aaguid);
-        attested.extend_from_slice(&(id.len() as u16).to_be_bytes());
-        attested.extend_from_slice(&id);
-        attested.extend(cbor::encode(&key.cose_public()));
-        let mut flags = FLAG_UP | FLAG_AT;
-        if p.uv {
-            flags |= FLAG_UV;
-        }
-        if ext.is_some() {
-            flags |= FLAG_ED;
-        }
-        let counter = self.next_counter();
-        let ad = auth_data(&p.rp_id_hash, flags, counter, Some(&attested), ext.as_ref());
-        let sig = self
-            .att
-            .sign(&[ad.as_slice(), &p.client_data_hash].concat());
-        let att_stmt = Value::Map(vec![
-            (text("alg"), int(COSE_ES256)),
-            (text("sig"), bytes(&sig)),
-            (text("x5c"), Value::Array(vec![bytes(&self.att.leaf_der)])),
-        ]);
-        ok(Some(Value::Map(vec![
-            (int(1), text("packed")),
-            (int(2), bytes(&ad)),
-            (int(3), att_stmt),
-        ])))
-    }
-
-    fn resident_user(r: &Resident, uv: bool) -> Value {
-        let mut u = vec![(text("id"), bytes(&r.user_id))];
-        if uv {
-            if let Some(n) = &r.user_name {
-                u.push((text("name"), text(n)));
-            }
-            if let Some(n) = &r.display_name {
-                u.push((text("displayName"), text(n)));
-            }
-        }
-        Value::Map(u)
-    }
-
-    fn get_assertion(&mut self, p: &[(Value, Value)]) -> Result<Step, u8> {
-        let rp_id = as_text(get(p, 0x01).ok_or(ERR_MISSING_PARAMETER)?)?.to_string();
-        let cdh = as_bytes(get(p, 0x02).ok_or(ERR_MISSING_PARAMETER)?)?.to_vec();
-        let allow = get(p, 0x03).map(cred_ids).transpose()?.unwrap_or_default();
-        let (_, up, uv_opt) = options(p, 0x05)?;
-        let pin_param = get(p, 0x06).map(as_bytes).transpose()?;
-        if pin_param.is_some_and(<[u8]>::is_empty) {
-            return Ok(self.pin_probe());
-        }
-        if uv_opt == Some(true) {
-            return Err(ERR_INVALID_OPTION);
-        }
-        let up = up.unwrap_or(true);
-        let uv = match pin_param {
-            Some(param) => {
-                let proto = Self::pin_protocol(p, 0x07)?;
-                self.pin.check_token(proto, &cdh, param, PERM_GA, &rp_id)?;
-                true
-            }
-            None => false,
-        };
-        let rp_id_hash = sha256(rp_id.as_bytes());
-        let mut creds = Vec::new();
-        let discovered = allow.is_empty();
-        if discovered {
-            for r in self
-                .residents
-                .iter()
-                .rev()
-                .filter(|r| r.rp_id_hash == rp_id_hash)
-            {
-                if r.cred_protect >= 2 && !uv {
-                    continue;
-                }
-                if let Some(u) = self.wrap.unwrap(&r.id, &rp_id_hash) {
-                    creds.push(Found {
-                        id: r.id.clone(),
-                        key: u.key,
-                        user: Some(Self::resident_user(r, uv)),
-                        hmac_secret: u.flags.hmac_secret,
-                    });
-                }
-            }
-        } else {
-            for id in &allow {
-                let Some(u) = self.wrap.unwrap(id, &rp_id_hash) else {
-                    continue;
-                };
-                if u.flags.cred_protect >= 3 && !uv {
-                    continue;
-                }
-                let user = self
-                    .residents
-                    .iter()
-                    .find(|r| &r.id == id)
-                    .map(|r| Self::resident_user(r, uv));
-                creds.push(Found {
-                    id: id.clone(),
-                    key: u.key,
-                    user,
-                    hmac_secret: u.flags.hmac_secret,
-                });
-                break;
-            }
-        }
-        if creds.is_empty() {
-            return Err(ERR_NO_CREDENTIALS);
-        }
-        let ext = get(p, 0x04).map(as_map).transpose()?.unwrap_or_default();
-        let hmac = get_text_key(ext, "hmac-secret")
-            .map(|v| self.hmac_request(v))
-            .transpose()?;
-        let plan = GaPlan {
-            rp_id_hash,
-            client_data_hash: cdh,
-            creds,
-            up,
-            uv,
-            discovered,
-            hmac,
-        };
-        if up {
-            Ok(Step::NeedPresence(Deferred::GetAssertion(Box::new(plan))))
-        } else {
-            Ok(Step::Reply(self.finish_get_assertion(plan)))
-        }
-    }
-
-    /// Decodes and checks the hmac-secret input {1: keyAgreement, 2: saltEnc,
-    /// 3: saltAuth, 4: pinUvAuthProtocol}.
-    fn hmac_request(&self, v: &Value) -> Result<HmacRequest, u8> {
-        let m = as_map(v)?;
-        let ka = get(m, 1).ok_or(ERR_MISSING_PARAMETER)?;
-        let salt_enc = as_bytes(get(m, 2).ok_or(ERR_MISSING_PARAMETER)?)?;
-        let salt_auth = as_bytes(get(m, 3).ok_or(ERR_MISSING_PARAMETER)?)?;
-        let proto = match get(m, 4) {
-            Some(v) => Protocol::from_int(as_int(v)?)?,
-            None => Protocol::One,
-        };
-        let secret = self.pin.shared_secret(proto, ka)?;
-        if !proto.verify(&secret, salt_enc, salt_auth) {
-            return Err(ERR_PIN_AUTH_INVALID);
-        }
-        let salts = proto
-            .decrypt(&secret, salt_enc)
-            .ok_or(ERR_INVALID_PARAMETER)?;
-        if salts.len() != 32 && salts.len() != 64 {
-            return Err(ERR_INVALID_LENGTH);
-        }
-        Ok(HmacRequest {
-            proto,
-            secret,
-            salts,
-        })
-    }
-
-    /// The encrypted hmac-secret output for credential `c`, if asked for and possible.
-    fn hmac_output(&self, s: &Signing, c: &Found) -> Option<Vec<u8>> {
-        let h = s.hmac.as_ref().filter(|_| c.hmac_secret)?;
-        let cred_random = self.wrap.cred_random(&c.id, s.uv);
-        let mut out = Zeroizing::new(Vec::with_capacity(64));
-        for salt in h.salts.chunks(32) {
-            let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&cred_random).ok()?;
-            m.update(salt);
-            out.extend_from_slice(&m.finalize().into_bytes());
-        }
-        h.proto.encrypt(&h.secret, &out)
-    }
-
-    fn sign_assertion(&mut self, s: &Signing, c: &Found, count: Option<usize>) -> Vec<u8> {
-        let ext = self
-            .hmac_output(s, c)
-            .map(|o| Value::Map(vec![(text("hmac-secret"), bytes(&o))]));
-        let flags = if ext.is_some() {
-            s.flags | FLAG_ED
-        } else {
-            s.flags
-        };
-        let counter = self.next_counter();
-        let ad = auth_data(&s.rp_id_hash, flags, counter, None, ext.as_ref());
-        let sig = c.key.sign(&[ad.as_slice(), &s.client_data_hash].concat());
-        let mut m = vec![
-            (
-                int(1),
-                Value::Map(vec![
-                    (text("id"), bytes(&c.id)),
-                    (text("type"), text("public-key")),
-                ]),
-            ),
-            (int(2), bytes(&ad)),
-            (int(3), bytes(&sig)),
-        ];
-        if let Some(u) = &c.user {
-            m.push((int(4), u.clone()));
-        }
-        if let Some(n) = count {
-            m.push((int(5), int(n as i64)));
-        }
-        ok(Some(Value::Map(m)))
-    }
-
-    fn finish_get_assertion(&mut self, p: GaPlan) -> Vec<u8> {
-        // Only a request that collected user presence uses up the token (a
-        // silent pre-flight with up=false does not).
-        if p.up && p.uv {
-            self.pin.consume_token();
-        }
-        let mut flags = 0;
-        if p.up {
-            flags |= FLAG_UP;
-        }
-        if p.uv {
-            flags |= FLAG_UV;
-        }
-        let signing = Signing {
-            rp_id_hash: p.rp_id_hash,
-            client_data_hash: p.client_data_hash,
-            flags,
-            uv: p.uv,
-            hmac: p.hmac,
-        };
-        let count = p.creds.len();
-        let mut creds: VecDeque<Found> = p.creds.into();
-        let Some(first) = creds.pop_front() else {
-            return vec![ERR_NO_CREDENTIALS];
-        };
-        let shown = (p.discovered && count > 1).then_some(count);
-        let out = self.sign_assertion(&signing, &first, shown);
-        if !creds.is_empty() {
-            self.next = Some(NextState {
-                signing,
-                creds,
-                expires: Instant::now() + NEXT_ASSERTION_TTL,
-            });
-        }
-        out
-    }
-
-    fn get_next_assertion(&mut self) -> Result<Vec<u8>, u8> {
-        let mut st = self.next.take().ok_or(ERR_NOT_ALLOWED)?;
-        if Instant::now() > st.expires {
-            return Err(ERR_NOT_ALLOWED);
-        }
-        let c = st.creds.pop_front().ok_or(ERR_NOT_ALLOWED)?;
-        let out = self.sign_assertion(&st.signing, &c, None);
-        if !st.creds.is_empty() {
-            self.next = Some(st);
-        }
-        Ok(out)
     }
 }

@@ -122,6 +122,16 @@ impl Device {
     /// A freshly powered-up device for `scenario`. Scenarios whose
     /// [`PresenceRule`] is not `Caller` ignore `presence`.
     pub fn new(scenario: &Scenario, presence: Box<dyn Presence>) -> Result<Self, SimError> {
+        Self::powered_up_at(scenario, presence, Instant::now())
+    }
+
+    /// Like [`Device::new`], plugged in at `now` (the start of the reset
+    /// window), for callers that run their own clock.
+    pub fn powered_up_at(
+        scenario: &Scenario,
+        presence: Box<dyn Presence>,
+        now: Instant,
+    ) -> Result<Self, SimError> {
         let presence: Box<dyn Presence> = match scenario.presence {
             PresenceRule::Caller => presence,
             PresenceRule::Never => Box::new(Never),
@@ -129,7 +139,7 @@ impl Device {
         };
         Ok(Self {
             scenario: scenario.clone(),
-            auth: Authenticator::new(scenario)?,
+            auth: Authenticator::new(scenario, now)?,
             presence,
             channels: VecDeque::new(),
             next_cid: 0x0100_0001,
@@ -138,6 +148,18 @@ impl Device {
             u2f_waiting: false,
             gone: false,
         })
+    }
+
+    /// The key is unplugged and plugged in again at `now`: channels, pending
+    /// requests and volatile CTAP state are dropped; stored state (PIN,
+    /// retries, credentials) stays. authenticatorReset is allowed again for
+    /// the next ten seconds.
+    pub fn replug(&mut self, now: Instant) {
+        self.channels.clear();
+        self.assembly = None;
+        self.waiting = None;
+        self.u2f_waiting = false;
+        self.auth.power_cycle(now);
     }
 
     /// The scenario this device plays.
@@ -323,7 +345,7 @@ impl Device {
         match self.presence.poll() {
             PresenceState::Touched => {
                 if let Some(w) = self.waiting.take() {
-                    let reply = self.auth.complete(w.work);
+                    let reply = self.auth.complete(w.work, now);
                     out.extend(self.respond(cid, cmd::CBOR, &reply));
                 }
             }
@@ -389,7 +411,7 @@ impl Device {
                     self.gone = true;
                     return Vec::new();
                 }
-                match self.auth.request(&payload) {
+                match self.auth.request(&payload, now) {
                     Step::Reply(reply) => self.respond(cid, cmd::CBOR, &reply),
                     Step::NeedPresence(work) => {
                         self.presence.begin();

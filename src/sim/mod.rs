@@ -4,9 +4,11 @@
 //! Depends only on [`crate::transport`].
 
 mod cbor;
+mod client_pin;
 mod crypto;
 mod ctap2;
 pub mod ctaphid;
+pub mod model;
 mod pin;
 pub mod presence;
 pub mod scenario;
@@ -50,6 +52,7 @@ pub enum SimError {
 /// client end is dropped, or the scenario "unplugs" the key.
 pub struct SimHandle {
     stop: Arc<AtomicBool>,
+    replug: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     ca_der: Vec<u8>,
 }
@@ -67,6 +70,13 @@ impl SimHandle {
     /// certificate (empty if the simulator failed to start).
     pub fn attestation_ca(&self) -> &[u8] {
         &self.ca_der
+    }
+
+    /// Unplugs the simulated key and plugs it in again: stored state stays,
+    /// the reset window starts again (see [`ctaphid::Device::replug`]).
+    /// Clients must open a new channel afterwards.
+    pub fn replug(&self) {
+        self.replug.store(true, Ordering::Relaxed);
     }
 
     /// True while the simulator thread runs.
@@ -93,14 +103,16 @@ pub fn try_spawn_inproc(
     let ca_der = device.attestation_ca().to_vec();
     let (client, peer) = inproc::pair(format!("sim:{}", scenario.name));
     let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
+    let replug = Arc::new(AtomicBool::new(false));
+    let flags = (Arc::clone(&stop), Arc::clone(&replug));
     let thread = std::thread::Builder::new()
         .name(format!("sim-{}", scenario.name))
-        .spawn(move || run_inproc(device, peer, &flag))?;
+        .spawn(move || run_inproc(device, peer, &flags.0, &flags.1))?;
     Ok((
         client,
         SimHandle {
             stop,
+            replug,
             thread: Some(thread),
             ca_der,
         },
@@ -121,6 +133,7 @@ pub fn spawn_inproc(
                 client,
                 SimHandle {
                     stop: Arc::new(AtomicBool::new(true)),
+                    replug: Arc::new(AtomicBool::new(false)),
                     thread: None,
                     ca_der: Vec::new(),
                 },
@@ -129,8 +142,16 @@ pub fn spawn_inproc(
     }
 }
 
-fn run_inproc(mut device: ctaphid::Device, peer: InProcPeer, stop: &AtomicBool) {
+fn run_inproc(
+    mut device: ctaphid::Device,
+    peer: InProcPeer,
+    stop: &AtomicBool,
+    replug: &AtomicBool,
+) {
     while !stop.load(Ordering::Relaxed) && !device.is_gone() {
+        if replug.swap(false, Ordering::Relaxed) {
+            device.replug(Instant::now());
+        }
         let wait = device
             .next_wake(Instant::now())
             .unwrap_or(IDLE_POLL)

@@ -70,6 +70,107 @@ pub enum Behaviour {
     Malformed,
 }
 
+/// Built-in user verification (a fingerprint reader) of a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltInUv {
+    /// No reader: GetInfo has no `uv` option.
+    Absent,
+    /// A reader with no finger enrolled (`options.uv` false).
+    NotEnrolled,
+    /// A finger is enrolled and every touch is a matching finger.
+    Matches,
+    /// A finger is enrolled but no touch matches: UV_INVALID while
+    /// `uvRetries` counts down, then UV_BLOCKED. The PIN still works.
+    Fails,
+}
+
+impl BuiltInUv {
+    /// `options.uv` in GetInfo (`None` = no reader).
+    pub fn option(self) -> Option<bool> {
+        match self {
+            BuiltInUv::Absent => None,
+            BuiltInUv::NotEnrolled => Some(false),
+            BuiltInUv::Matches | BuiltInUv::Fails => Some(true),
+        }
+    }
+}
+
+/// Which authenticatorCredentialManagement command a scenario offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredMgmt {
+    /// None (keys without discoverable credentials).
+    Absent,
+    /// CTAP 2.1 `credMgmt` (command 0x0A; the 2.1-pre 0x41 also answers).
+    Full,
+    /// Only the CTAP 2.1-pre `credentialMgmtPreview` (command 0x41); the key
+    /// reports `FIDO_2_1_PRE` instead of `FIDO_2_1`.
+    PreviewOnly,
+}
+
+/// A discoverable credential a scenario's key already holds at power-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredCredential {
+    /// Relying-party id.
+    pub rp_id: &'static str,
+    /// Relying-party name.
+    pub rp_name: &'static str,
+    /// User handle.
+    pub user_id: &'static [u8],
+    /// user.name.
+    pub user_name: &'static str,
+    /// user.displayName.
+    pub display_name: &'static str,
+    /// credProtect level (1-3).
+    pub cred_protect: u8,
+}
+
+/// RP id of Microsoft Entra ID (UTokyo Account) credentials.
+pub const ENTRA_RP_ID: &str = "login.microsoft.com";
+
+/// The made-up UTokyo Account sign-in of the `registered` scenario.
+const UTOKYO_SIGN_IN: StoredCredential = StoredCredential {
+    rp_id: ENTRA_RP_ID,
+    rp_name: "Microsoft",
+    user_id: b"sample-user-0001",
+    user_name: "1234567890@utac.u-tokyo.ac.jp",
+    display_name: "Todai Hanako (sample)",
+    cred_protect: 2,
+};
+
+/// What fills the `store-full` key: an old UTokyo sign-in and other services.
+const FULL_STORE: &[StoredCredential] = &[
+    StoredCredential {
+        user_id: b"sample-user-0002",
+        user_name: "9876543210@utac.u-tokyo.ac.jp",
+        display_name: "Todai Taro (sample)",
+        ..UTOKYO_SIGN_IN
+    },
+    StoredCredential {
+        rp_id: "github.com",
+        rp_name: "GitHub",
+        user_id: b"sample-gh-1",
+        user_name: "taro-sample",
+        display_name: "taro-sample",
+        cred_protect: 1,
+    },
+    StoredCredential {
+        rp_id: "google.com",
+        rp_name: "Google",
+        user_id: b"sample-g-1",
+        user_name: "taro.sample@example.com",
+        display_name: "Taro Sample",
+        cred_protect: 1,
+    },
+    StoredCredential {
+        rp_id: "webauthn.io",
+        rp_name: "webauthn.io",
+        user_id: b"sample-w-1",
+        user_name: "taro-sample",
+        display_name: "taro-sample",
+        cred_protect: 1,
+    },
+];
+
 /// One simulated key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
@@ -97,6 +198,28 @@ pub struct Scenario {
     pub presence_timeout: Duration,
     /// Faults.
     pub behaviour: Behaviour,
+    /// Built-in user verification.
+    pub uv: BuiltInUv,
+    /// Built-in UV attempts left at power-up.
+    pub uv_retries: u8,
+    /// PIN/UV auth protocols offered, in order of preference.
+    pub pin_protocols: &'static [u8],
+    /// Credential management.
+    pub cred_mgmt: CredMgmt,
+    /// GetInfo `forcePINChange`: PIN tokens are refused until the PIN is changed.
+    pub force_pin_change: bool,
+    /// GetInfo `alwaysUv`: every registration and sign-in needs user verification.
+    pub always_uv: bool,
+    /// GetInfo `makeCredUvNotRqd`: non-discoverable registrations need no UV.
+    pub make_cred_uv_not_rqd: bool,
+    /// Discoverable credentials on the key at power-up.
+    pub stored: &'static [StoredCredential],
+    /// GetInfo `pinUvAuthToken`: ClientPIN subcommands 0x06 and 0x09 exist
+    /// (without, only the legacy getPinToken, as on CTAP 2.0 / 2.1-pre keys).
+    pub pin_uv_auth_token: bool,
+    /// A model's declared GetInfo (canonical CBOR, without the AAGUID) to
+    /// answer instead of the simulator's own; see [`super::model`].
+    pub declared_info: Option<&'static [u8]>,
 }
 
 /// Default presence timeout of a real key.
@@ -115,9 +238,28 @@ const MODERN: Scenario = Scenario {
     presence: PresenceRule::Caller,
     presence_timeout: DEFAULT_PRESENCE_TIMEOUT,
     behaviour: Behaviour::Normal,
+    uv: BuiltInUv::Absent,
+    uv_retries: 0,
+    pin_protocols: &[2, 1],
+    cred_mgmt: CredMgmt::Full,
+    force_pin_change: false,
+    always_uv: false,
+    make_cred_uv_not_rqd: true,
+    stored: &[],
+    pin_uv_auth_token: true,
+    declared_info: None,
 };
 
-static ALL: [Scenario; 12] = [
+/// A fingerprint key (PIN `1234` as well); the variants change `uv`.
+const BIO: Scenario = Scenario {
+    name: "bio",
+    summary: "fingerprint key, finger enrolled (a touch is a match), PIN 1234 set",
+    uv: BuiltInUv::Matches,
+    uv_retries: 3,
+    ..MODERN
+};
+
+static ALL: [Scenario; 19] = [
     MODERN,
     Scenario {
         name: "no-pin",
@@ -134,6 +276,8 @@ static ALL: [Scenario; 12] = [
         pin: None,
         resident_keys: false,
         resident_slots: 0,
+        pin_protocols: &[],
+        cred_mgmt: CredMgmt::Absent,
         ..MODERN
     },
     Scenario {
@@ -150,8 +294,9 @@ static ALL: [Scenario; 12] = [
     },
     Scenario {
         name: "store-full",
-        summary: "no free discoverable-credential slot",
-        resident_slots: 0,
+        summary: "every discoverable-credential slot taken (an old UTokyo sign-in and 3 others)",
+        resident_slots: FULL_STORE.len(),
+        stored: FULL_STORE,
         ..MODERN
     },
     Scenario {
@@ -172,6 +317,7 @@ static ALL: [Scenario; 12] = [
         summary: "FIDO2 key without discoverable credentials",
         resident_keys: false,
         resident_slots: 0,
+        cred_mgmt: CredMgmt::Absent,
         ..MODERN
     },
     Scenario {
@@ -192,6 +338,44 @@ static ALL: [Scenario; 12] = [
         behaviour: Behaviour::Malformed,
         ..MODERN
     },
+    Scenario {
+        name: "registered",
+        summary: "PIN 1234 set; already holds a UTokyo sign-in (login.microsoft.com)",
+        stored: &[UTOKYO_SIGN_IN],
+        ..MODERN
+    },
+    BIO,
+    Scenario {
+        name: "bio-not-enrolled",
+        summary: "fingerprint key with no finger enrolled, PIN 1234 set",
+        uv: BuiltInUv::NotEnrolled,
+        ..BIO
+    },
+    Scenario {
+        name: "bio-failing",
+        summary: "fingerprint key whose finger never matches (UV blocks after 3), PIN 1234 works",
+        uv: BuiltInUv::Fails,
+        ..BIO
+    },
+    Scenario {
+        name: "pin-protocol-1",
+        summary: "PIN 1234 set; offers only PIN/UV auth protocol 1",
+        pin_protocols: &[1],
+        ..MODERN
+    },
+    Scenario {
+        name: "cred-mgmt-preview",
+        summary: "CTAP 2.1-pre key: credential management only as credentialMgmtPreview",
+        cred_mgmt: CredMgmt::PreviewOnly,
+        pin_uv_auth_token: false,
+        ..MODERN
+    },
+    Scenario {
+        name: "pin-change-required",
+        summary: "PIN 1234 set, but the key demands a new PIN (forcePINChange)",
+        force_pin_change: true,
+        ..MODERN
+    },
 ];
 
 /// Every scenario, `modern` first.
@@ -199,9 +383,17 @@ pub fn all() -> &'static [Scenario] {
     &ALL
 }
 
-/// The scenario called `name`.
+/// Prefix of the scenarios that present a FIDO metadata model
+/// (`model:AAGUID` or `model:NAME`, see [`super::model`]).
+pub const MODEL_PREFIX: &str = "model:";
+
+/// The scenario called `name`: one of [`all`], or `model:AAGUID` /
+/// `model:NAME` for a hardware model of the FIDO metadata.
 pub fn find(name: &str) -> Option<&'static Scenario> {
-    ALL.iter().find(|s| s.name == name)
+    match name.strip_prefix(MODEL_PREFIX) {
+        Some(query) => super::model::scenario(query),
+        None => ALL.iter().find(|s| s.name == name),
+    }
 }
 
 #[cfg(test)]
@@ -225,7 +417,14 @@ mod tests {
                 "no-resident-key",
                 "unlisted-aaguid",
                 "unplugged",
-                "malformed"
+                "malformed",
+                "registered",
+                "bio",
+                "bio-not-enrolled",
+                "bio-failing",
+                "pin-protocol-1",
+                "cred-mgmt-preview",
+                "pin-change-required"
             ]
         );
         assert!(find("nope").is_none());

@@ -44,6 +44,7 @@ pub struct UdpServer {
     socket: UdpSocket,
     device: Device,
     opts: UdpOptions,
+    replug: Arc<AtomicBool>,
 }
 
 impl UdpServer {
@@ -62,7 +63,14 @@ impl UdpServer {
             socket,
             device,
             opts,
+            replug: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// A flag that, once set, unplugs the simulated key and plugs it in
+    /// again (see [`Device::replug`]); the server clears it.
+    pub fn replug_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.replug)
     }
 
     /// The address actually bound (useful with port 0).
@@ -81,6 +89,9 @@ impl UdpServer {
         let mut buf = [0u8; 2048];
         let mut peer: Option<SocketAddr> = None;
         while !stop.load(Ordering::Relaxed) {
+            if self.replug.swap(false, Ordering::Relaxed) {
+                self.device.replug(Instant::now());
+            }
             let now = Instant::now();
             let wait = self
                 .device
