@@ -46,6 +46,9 @@ struct Script {
     hide_pin: bool,
     /// Offer only these PIN/UV auth protocols in GetInfo.
     protocols: Option<Vec<i64>>,
+    /// Present built-in UV the CTAP 2.0 way (`uv` without `pinUvAuthToken`);
+    /// requests with the `uv` option then fail with UV_INVALID.
+    legacy_uv: bool,
     /// Answer PIN_AUTH_INVALID to this many MakeCredential requests that
     /// carry a pinUvAuthParam (another program took a token meanwhile).
     invalidate_make_credential: usize,
@@ -65,6 +68,8 @@ struct Proxy {
     secret: SecretKey,
     /// Protocols the client used in ClientPIN requests.
     protocols_seen: Vec<i64>,
+    /// Requests (command byte) that carried the `uv` option.
+    uv_option_seen: Vec<u8>,
 }
 
 fn map_get(m: &[(Value, Value)], key: i64) -> Option<&Value> {
@@ -111,6 +116,7 @@ impl Proxy {
             failures_left: 0,
             secret: SecretKey::random(&mut rand_core::OsRng),
             protocols_seen: Vec::new(),
+            uv_option_seen: Vec::new(),
         }
     }
 
@@ -208,6 +214,20 @@ impl Proxy {
     /// Handles a complete CTAPHID_CBOR request from the client.
     fn on_request(&mut self, data: &[u8]) -> Result<(), TransportError> {
         let mitm = self.script.fingerprint.is_some() || self.script.hide_pin;
+        if self.script.legacy_uv && matches!(data.first(), Some(0x01 | 0x02)) {
+            let Value::Map(m) = ciborium::from_reader::<Value, _>(&data[1..]).unwrap() else {
+                panic!()
+            };
+            let options_key = if data[0] == 0x01 { 7 } else { 5 };
+            if let Some(Value::Map(o)) = map_get(&m, options_key)
+                && o.iter()
+                    .any(|(k, v)| k.as_text() == Some("uv") && *v == Value::Bool(true))
+            {
+                self.uv_option_seen.push(data[0]);
+                self.reply(&[0x3F]);
+                return Ok(());
+            }
+        }
         match data.first() {
             Some(0x04) => {
                 self.patch_next_get_info = true;
@@ -322,9 +342,11 @@ impl Proxy {
                 if self.script.hide_pin {
                     opts.retain(|(k, _)| k.as_text() != Some("clientPin"));
                 }
-                if self.script.fingerprint.is_some() {
+                if self.script.fingerprint.is_some() || self.script.legacy_uv {
                     opts.retain(|(k, _)| !matches!(k.as_text(), Some("uv" | "pinUvAuthToken")));
                     opts.push((Value::Text("uv".into()), Value::Bool(true)));
+                }
+                if self.script.fingerprint.is_some() && !self.script.legacy_uv {
                     opts.push((Value::Text("pinUvAuthToken".into()), Value::Bool(true)));
                 }
             }
@@ -444,7 +466,15 @@ struct Recorder {
 impl Transport for Recorder {
     fn send(&mut self, report: &Report) -> Result<(), TransportError> {
         let r = self.proxy.send(report);
-        *self.seen.lock().unwrap() = self.proxy.protocols_seen.clone();
+        let mut seen = self.proxy.protocols_seen.clone();
+        // Requests sent with the `uv` option, as 100 + command byte.
+        seen.extend(
+            self.proxy
+                .uv_option_seen
+                .iter()
+                .map(|c| 100 + i64::from(*c)),
+        );
+        *self.seen.lock().unwrap() = seen;
         r
     }
     fn recv(&mut self, timeout: Duration) -> Result<Report, TransportError> {
@@ -577,6 +607,29 @@ fn pin_protocol_one_works_against_the_simulator() {
     assert!(report.all_ok(), "{report:#?}");
     assert!(!protocols.is_empty());
     assert!(protocols.iter().all(|p| *p == 1), "{protocols:?}");
+}
+
+#[test]
+fn a_ctap20_fingerprint_key_gets_the_uv_option_then_the_pin_when_it_fails() {
+    let script = Script {
+        legacy_uv: true,
+        ..Script::default()
+    };
+    let mut ui = Counting {
+        asked: 0,
+        allow_uv: true,
+    };
+    let (report, events, seen) = run("modern", script, &mut ui);
+    assert!(report.all_ok(), "{report:#?}");
+    // Both operations first went out with uv=true (and no token).
+    assert!(seen.contains(&101) && seen.contains(&102), "{seen:?}");
+    let reg = report.registration.ok().unwrap();
+    assert_eq!(reg.user_verification, UserVerification::Pin);
+    assert_eq!(reg.uv_fallback, Some(UvFallback::Invalid));
+    assert!(events.contains(&ProbeEvent::UvFallbackToPin {
+        reason: UvFallback::Invalid
+    }));
+    assert_eq!(ui.asked, 2);
 }
 
 #[test]
