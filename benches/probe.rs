@@ -5,12 +5,17 @@
 //! `cargo bench --bench probe`; prints wall time and process CPU time per
 //! probe (CPU from /proc/self/stat on Linux), plus a breakdown of what the
 //! cryptography alone costs so the dominant part is visible.
+//!
+//! Also the time to a verdict for keys that go silent (scripted fake keys):
+//! one that never answers (target ≤ 1 s) and one whose keep-alives stop in
+//! the middle of MakeCredential (target ≤ 1.5 s after the last one).
 
 use std::time::{Duration, Instant};
 
 use fido_doctor::ctap::ctaphid::CancelHandle;
 use fido_doctor::ctap::probe::{self, FixedPin, ProbeOptions};
 use fido_doctor::sim::{self, AutoTouch};
+use fido_doctor::transport::inproc::{self, InProcPeer};
 use p256::ecdsa::signature::{Signer, Verifier};
 
 fn cpu_time() -> Option<Duration> {
@@ -57,7 +62,93 @@ fn measure(label: &str, iterations: u32, mut f: impl FnMut()) -> Duration {
     wall
 }
 
+fn frame(cid: u32, cmd: u8, data: &[u8]) -> [u8; 64] {
+    let mut r = [0u8; 64];
+    r[..4].copy_from_slice(&cid.to_be_bytes());
+    r[4] = 0x80 | cmd;
+    r[6] = data.len() as u8;
+    r[7..7 + data.len()].copy_from_slice(data);
+    r
+}
+
+/// A fake key: answers INIT and GetInfo, sends one KEEPALIVE for
+/// MakeCredential and then nothing. Returns when the client goes away.
+fn stopping_key(peer: InProcPeer) {
+    const CID: u32 = 0x0101_0101;
+    let wait = Duration::from_secs(5);
+    let Ok(init) = peer.rx.recv_timeout(wait) else {
+        return;
+    };
+    let mut p = init[7..15].to_vec();
+    p.extend_from_slice(&CID.to_be_bytes());
+    p.extend_from_slice(&[2, 1, 0, 0, 0x05]);
+    let _ = peer.tx.send(frame(0xFFFF_FFFF, 0x06, &p));
+    let _ = peer.rx.recv_timeout(wait);
+    let mut info = vec![0x00, 0xA2, 0x01, 0x81, 0x68];
+    info.extend_from_slice(b"FIDO_2_0");
+    info.extend_from_slice(&[0x03, 0x50]);
+    info.extend_from_slice(&[0x11; 16]);
+    let _ = peer.tx.send(frame(CID, 0x10, &info));
+    let _ = peer.rx.recv_timeout(wait);
+    let _ = peer.tx.send(frame(CID, 0x3B, &[1]));
+    while peer.rx.recv_timeout(wait).is_ok() {}
+}
+
+/// Wall time from the start of a probe to its report.
+fn verdict(key: fn(InProcPeer)) -> (Duration, String) {
+    let (client, peer) = inproc::pair("sim:verdict");
+    let t = std::thread::spawn(move || key(peer));
+    let start = Instant::now();
+    let report = probe::run(
+        client,
+        &ProbeOptions::default(),
+        &mut probe::NoPin,
+        &mut |_| {},
+        &CancelHandle::default(),
+    );
+    let took = start.elapsed();
+    let _ = t.join();
+    let code = report
+        .key
+        .failure()
+        .or(report.registration.failure())
+        .map(|f| f.code.as_str().to_owned())
+        .unwrap_or_else(|| "ok".into());
+    (took, code)
+}
+
+fn time_to_verdict() {
+    let n: u32 = std::env::var("PROBE_VERDICT_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let hung: fn(InProcPeer) = |peer| while peer.rx.recv_timeout(Duration::from_secs(5)).is_ok() {};
+    for (label, key) in [
+        ("verdict: key that never answers", hung),
+        (
+            "verdict: keep-alives stop mid-MakeCredential",
+            stopping_key as fn(InProcPeer),
+        ),
+    ] {
+        let mut worst = Duration::ZERO;
+        let mut code = String::new();
+        for _ in 0..n {
+            let (took, c) = verdict(key);
+            worst = worst.max(took);
+            code = c;
+        }
+        println!(
+            "{label:<44} worst {:>7.1} ms of {n} runs ({code})",
+            worst.as_secs_f64() * 1e3
+        );
+    }
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--verdict-only") {
+        time_to_verdict();
+        return;
+    }
     let n: u32 = std::env::var("PROBE_BENCH_ITERS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -99,4 +190,5 @@ fn main() {
             peer.public_key().as_affine(),
         );
     });
+    time_to_verdict();
 }

@@ -257,6 +257,21 @@ fn a_busy_channel_is_retried_until_the_key_answers() {
 }
 
 #[test]
+fn a_busy_key_at_init_is_asked_again() {
+    let (t, key) = fake(|k| {
+        let first = k.request();
+        assert_eq!((first.cid, first.cmd), (BROADCAST, INIT));
+        let _ = k.peer.tx.send(frame(BROADCAST, ERROR, &[0x06]));
+        k.init();
+        k.rest()
+    });
+    let hid = open(t, HidOptions::default());
+    assert_eq!(hid.init_info().channel, CID);
+    drop(hid);
+    key.join().unwrap();
+}
+
+#[test]
 fn a_key_that_stays_busy_ends_as_busy_within_a_bound() {
     let (t, key) = fake(|k| {
         k.init();

@@ -24,7 +24,7 @@ mod token;
 mod u2f_path;
 pub mod webauthn;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub use failure::{Failure, FailureCode, ProbeError};
 pub use interaction::{
@@ -207,16 +207,11 @@ pub fn run<T: Transport>(
     }
 }
 
-/// How long a probe of an unresponsive key takes at most before its
-/// verdict, with `opts` (for documentation and tests).
-pub fn silent_key_verdict_bound(opts: &ProbeOptions) -> Duration {
-    opts.hid.init_timeout + Duration::from_millis(100)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ctap::ctaphid::HidOptions;
+    use std::time::Duration;
 
     #[test]
     fn unreachable_device_is_never_success() {
