@@ -235,7 +235,9 @@ impl ProbeError {
         match self {
             ProbeError::Ctap(e) => ctap_code(e),
             ProbeError::Verify(_) => FailureCode::VerificationFailed,
-            ProbeError::Attestation(VerifyError::BadSignature) => FailureCode::AttestationInvalid,
+            ProbeError::Attestation(
+                VerifyError::AttestationSignatureInvalid | VerifyError::BadSignature,
+            ) => FailureCode::AttestationInvalid,
             ProbeError::Attestation(_) => FailureCode::VerificationFailed,
             ProbeError::Pin(PinError::TooShort { .. } | PinError::TooLong) => {
                 FailureCode::PinFormat
@@ -415,6 +417,10 @@ mod tests {
                 FailureCode::UvInvalid,
             ),
             (ProbeError::UvNotEnrolled, FailureCode::UvNotEnrolled),
+            (
+                ProbeError::Attestation(VerifyError::AttestationSignatureInvalid),
+                FailureCode::AttestationInvalid,
+            ),
             (
                 ProbeError::Attestation(VerifyError::BadSignature),
                 FailureCode::AttestationInvalid,
