@@ -5,6 +5,7 @@
 pub mod ctap2;
 pub mod ctaphid;
 pub mod error;
+pub mod nfc;
 pub mod probe;
 pub mod status;
 pub mod u2f;
