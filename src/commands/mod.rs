@@ -4,5 +4,6 @@
 pub mod diagnose;
 pub mod guide;
 pub mod keys;
+pub mod nfc;
 pub mod pin;
 pub mod simulate;

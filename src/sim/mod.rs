@@ -7,12 +7,14 @@ mod cbor;
 mod crypto;
 mod ctap2;
 pub mod ctaphid;
+pub mod nfc_card;
 mod pin;
 pub mod presence;
 pub mod scenario;
 pub mod status;
 mod u2f;
 pub mod udp;
+pub mod vpcd;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
