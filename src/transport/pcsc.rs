@@ -265,14 +265,44 @@ mod real {
         })
     }
 
+    /// How long an empty answer is checked for a removed card.
+    const REMOVAL_CHECK: std::time::Duration = std::time::Duration::from_millis(1500);
+
+    impl PcscCard {
+        /// Err(Gone) when the card turns out to be off the reader within
+        /// [`REMOVAL_CHECK`]; Ok when it is still there.
+        fn wait_for_removal(&self) -> Result<(), TransportError> {
+            let until = std::time::Instant::now() + REMOVAL_CHECK;
+            while std::time::Instant::now() < until {
+                match self.card.status2_owned() {
+                    Err(e) => return Err(map_err(e, &self.name)),
+                    Ok(st) if !st.status().contains(pcsc::Status::PRESENT) => {
+                        return Err(TransportError::Gone(format!(
+                            "{} (the key was taken off the reader)",
+                            self.name
+                        )));
+                    }
+                    Ok(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+                }
+            }
+            Ok(())
+        }
+    }
+
     impl SmartCard for PcscCard {
         fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
             let mut buf = vec![0u8; MAX_RESPONSE];
             let got = self
                 .card
                 .transmit(apdu, &mut buf)
-                .map_err(|e| map_err(e, &self.name))?;
-            Ok(got.to_vec())
+                .map_err(|e| map_err(e, &self.name))?
+                .to_vec();
+            if got.is_empty() {
+                // Some readers answer a card that left the field with nothing
+                // at all; PC/SC notices the removal a moment later.
+                self.wait_for_removal()?;
+            }
+            Ok(got)
         }
 
         fn name(&self) -> String {
