@@ -31,6 +31,8 @@ pub const MAX_CHAINED: usize = 8 * 1024;
 /// Longest a request may take when the client cannot poll (no P1 0x80).
 const BLOCKING_LIMIT: Duration = Duration::from_secs(60);
 
+/// P1 of NFCCTAP_GETRESPONSE asking the card to cancel the request.
+const P1_CANCEL: u8 = 0x11;
 const SW_OK: u16 = 0x9000;
 const SW_STILL_PROCESSING: u16 = 0x9100;
 const SW_WRONG_LENGTH: u16 = 0x6700;
@@ -312,6 +314,20 @@ impl NfcCard {
                 self.answer_cbor(ran, ne)
             }
             (0x80, 0x11) if self.inflight.is_some() => {
+                if a.p1 == P1_CANCEL {
+                    // The client gave up: the device ends the request
+                    // (CTAP2_ERR_KEEPALIVE_CANCEL).
+                    let now = Instant::now();
+                    for r in self.device.handle_report(&frame(self.cid, cmd::CANCEL, &[])[0], now) {
+                        if let Some(f) = self.inflight.as_mut()
+                            && let Some(done) = f.asm.push(self.cid, &r)
+                        {
+                            let ran = finish(done, f);
+                            self.inflight = None;
+                            return self.answer_cbor(ran, ne);
+                        }
+                    }
+                }
                 let ran = self.run(Instant::now() + STILL_PROCESSING_AFTER);
                 self.answer_cbor(ran, ne)
             }

@@ -23,6 +23,8 @@ pub const INS_NFCCTAP_MSG: u8 = 0x10;
 pub const INS_NFCCTAP_GETRESPONSE: u8 = 0x11;
 /// P1 of NFCCTAP_MSG telling the card this client can poll with NFCCTAP_GETRESPONSE.
 pub const P1_GETRESPONSE_SUPPORTED: u8 = 0x80;
+/// P1 of NFCCTAP_GETRESPONSE asking the card to cancel the request.
+pub const P1_CANCEL: u8 = 0x11;
 /// CLA bit: more command data follows in the next APDU.
 pub const CLA_CHAINING: u8 = 0x10;
 /// Success.
@@ -369,6 +371,15 @@ impl<C: SmartCard> ApduLink<C> {
             rounds += 1;
             let status = r.data.first().copied().unwrap_or(1);
             if on_wait(status) == Poll::Cancel {
+                // Ask the card to drop the request (NFCCTAP_GETRESPONSE, P1 0x11);
+                // whatever it answers, the request is over for us.
+                let _ = self.exchange(&Command::new(
+                    CLA_NFCCTAP,
+                    INS_NFCCTAP_GETRESPONSE,
+                    P1_CANCEL,
+                    0x00,
+                    Vec::new(),
+                ));
                 return Err(CtapError::Cancelled);
             }
             if Instant::now() >= deadline || rounds > MAX_ROUNDS * 16 {

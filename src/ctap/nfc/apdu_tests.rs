@@ -219,6 +219,7 @@ fn polling_stops_on_cancel_and_at_the_deadline() {
         .nfcctap(&[0x01], later(), &mut |_| Poll::Cancel)
         .unwrap_err();
     assert!(matches!(err, CtapError::Cancelled), "{err}");
+    assert_eq!(card.sent()[1], [0x80, 0x11, P1_CANCEL, 0x00, 0x00], "the card is told");
     let card = Scripted::new(&[&[0x01, 0x91, 0x00]]);
     let err = link(&card, Length::Short)
         .nfcctap(&[0x01], Instant::now(), &mut |_| Poll::Continue)
