@@ -101,6 +101,20 @@ finding_ids! {
     DeviceMalformed = "device-malformed",
     /// The probe failed for another reason.
     ProbeFailed = "probe-failed",
+    /// NFC chosen, but this computer has no NFC/PC-SC reader.
+    NfcNoReader = "nfc-no-reader",
+    /// NFC chosen, but no key is on the reader.
+    NfcNoCard = "nfc-no-card",
+    /// The card on the reader is not a FIDO security key.
+    NfcNoFidoApplet = "nfc-no-fido-applet",
+    /// NFC chosen, but the PC/SC service is not running.
+    NfcServiceDown = "nfc-service-down",
+    /// The key left the reader during the check.
+    NfcCardRemoved = "nfc-card-removed",
+    /// NFC chosen, but no browser found here takes NFC keys for Microsoft sign-in.
+    NfcComboUnsupported = "nfc-combo-unsupported",
+    /// NFC chosen, but this program was built without NFC support.
+    NfcNotBuilt = "nfc-not-built",
 }
 
 /// An id string that names no finding.
@@ -178,7 +192,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 30);
+        assert_eq!(FindingId::ALL.len(), 37);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(
