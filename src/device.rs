@@ -6,8 +6,8 @@
 
 use crate::ctap::nfc::{Length, NfcTransport};
 use crate::sim::{self, Presence, SimHandle};
-use crate::transport::pcsc;
 use crate::transport::hid::{self, HidKeyInfo, HidTransport};
+use crate::transport::pcsc;
 use crate::transport::udp::UdpTransport;
 use crate::transport::{DeviceSpec, Report, Transport, TransportError};
 

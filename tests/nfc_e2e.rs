@@ -106,13 +106,19 @@ impl Drop for Card {
 }
 
 fn probe() -> (Output, Value) {
-    let out = run(&["probe", "--device", DEVICE, "--pin-stdin", "--json"], "1234\n");
+    let out = run(
+        &["probe", "--device", DEVICE, "--pin-stdin", "--json"],
+        "1234\n",
+    );
     let doc = json(&out);
     (out, doc)
 }
 
 fn check() -> (Output, Vec<String>) {
-    let out = run(&["check", "--device", DEVICE, "--pin-stdin", "--json"], "1234\n");
+    let out = run(
+        &["check", "--device", DEVICE, "--pin-stdin", "--json"],
+        "1234\n",
+    );
     let ids = json(&out)["findings"]
         .as_array()
         .unwrap()
@@ -171,7 +177,10 @@ fn pin_blocked_and_refusing_cards_fail_with_their_codes() {
         let _card = Card::put(scenario);
         let (out, doc) = probe();
         assert_eq!(out.status.code(), Some(2), "{scenario}: {doc:#}");
-        assert_eq!(doc["registration"]["error"]["code"], code, "{scenario}: {doc:#}");
+        assert_eq!(
+            doc["registration"]["error"]["code"], code,
+            "{scenario}: {doc:#}"
+        );
         let (_, ids) = check();
         assert!(ids.contains(&finding.to_string()), "{scenario}: {ids:?}");
     }
@@ -185,7 +194,10 @@ fn a_card_removed_mid_probe_is_reported() {
         let (out, doc) = probe();
         assert_eq!(out.status.code(), Some(2), "{doc:#}");
         assert_eq!(doc["key"]["result"], "ok", "{doc:#}");
-        assert_eq!(doc["registration"]["error"]["code"], "device-gone", "{doc:#}");
+        assert_eq!(
+            doc["registration"]["error"]["code"], "device-gone",
+            "{doc:#}"
+        );
     }
     let _card = Card::put("unplugged");
     let (_, ids) = check();

@@ -29,8 +29,11 @@ fn probe(name: &str, length: Length) -> (ProbeReport, Vec<ProbeEvent>) {
     let scenario = sim::scenario::find(name).expect("scenario");
     // The user taps the card a moment after each prompt, so the card
     // answers 0x9100 ("still processing") first.
-    let card = NfcCard::new(scenario, Box::new(AfterDelay::new(Duration::from_millis(300))))
-        .expect("card");
+    let card = NfcCard::new(
+        scenario,
+        Box::new(AfterDelay::new(Duration::from_millis(300))),
+    )
+    .expect("card");
     let transport = NfcTransport::open(card, length).expect("FIDO applet selected");
     let mut pin = FixedPin(Zeroizing::new("1234".into()));
     let mut events = Vec::new();

@@ -17,9 +17,18 @@ pub fn is_nfc_device(device: &str) -> bool {
 
 /// Findings about NFC; `out` already holds the key findings, whose
 /// "unplugged" finding is replaced by the NFC one for keys on a reader.
-pub fn nfc_rules(env: &Environment, keys: &[KeyFacts], compat: &CompatMatrix, out: &mut Vec<Finding>) {
+pub fn nfc_rules(
+    env: &Environment,
+    keys: &[KeyFacts],
+    compat: &CompatMatrix,
+    out: &mut Vec<Finding>,
+) {
     for key in keys.iter().filter(|k| is_nfc_device(&k.device)) {
-        if key.failure.as_ref().is_some_and(|f| f.kind == FailureKind::Gone) {
+        if key
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.kind == FailureKind::Gone)
+        {
             out.retain(|f| {
                 !(f.id == FindingId::DeviceUnplugged
                     && f.placeholders.get("device") == Some(&key.device))
@@ -85,7 +94,8 @@ pub fn chosen_rules(nfc: &NfcFacts, keys: &[KeyFacts]) -> Vec<Finding> {
         .iter()
         .filter(|r| r.fido_applet == Some(false))
         .map(|r| {
-            Finding::new(FindingId::NfcNoFidoApplet, Severity::Fail).with("device", r.device.clone())
+            Finding::new(FindingId::NfcNoFidoApplet, Severity::Fail)
+                .with("device", r.device.clone())
         })
         .collect()
 }

@@ -45,12 +45,24 @@ fn ids(env: &Environment, keys: &[KeyFacts]) -> Vec<FindingId> {
 
 #[test]
 fn nfc_chosen_without_a_reader_says_so() {
-    let e = env(OsFamily::Windows, &[BrowserId::Edge], chosen(NfcService::Running, vec![]));
+    let e = env(
+        OsFamily::Windows,
+        &[BrowserId::Edge],
+        chosen(NfcService::Running, vec![]),
+    );
     assert!(ids(&e, &[]).contains(&FindingId::NfcNoReader));
-    let down = env(OsFamily::Windows, &[BrowserId::Edge], chosen(NfcService::NotRunning, vec![]));
+    let down = env(
+        OsFamily::Windows,
+        &[BrowserId::Edge],
+        chosen(NfcService::NotRunning, vec![]),
+    );
     let got = ids(&down, &[]);
     assert!(got.contains(&FindingId::NfcServiceDown) && !got.contains(&FindingId::NfcNoReader));
-    let not_built = env(OsFamily::Windows, &[BrowserId::Edge], chosen(NfcService::NotBuilt, vec![]));
+    let not_built = env(
+        OsFamily::Windows,
+        &[BrowserId::Edge],
+        chosen(NfcService::NotBuilt, vec![]),
+    );
     assert!(ids(&not_built, &[]).contains(&FindingId::NfcNotBuilt));
 }
 
@@ -80,18 +92,27 @@ fn usb_users_hear_nothing_about_nfc() {
         readers: vec![],
     });
     let got = ids(&env(OsFamily::Linux, &[BrowserId::Chrome], not_chosen), &[]);
-    assert!(!got.iter().any(|id| id.as_str().starts_with("nfc-")), "{got:?}");
+    assert!(
+        !got.iter().any(|id| id.as_str().starts_with("nfc-")),
+        "{got:?}"
+    );
 }
 
 #[test]
 fn a_key_taken_off_the_reader_is_its_own_finding() {
     let gone = TransportError::Gone("pcsc:Reader 0".into());
     let nfc_key = KeyFacts::open_failed("pcsc:Reader 0", &gone);
-    let got = ids(&env(OsFamily::Windows, &[BrowserId::Edge], None), &[nfc_key]);
+    let got = ids(
+        &env(OsFamily::Windows, &[BrowserId::Edge], None),
+        &[nfc_key],
+    );
     assert!(got.contains(&FindingId::NfcCardRemoved), "{got:?}");
     assert!(!got.contains(&FindingId::DeviceUnplugged), "{got:?}");
     let usb_key = KeyFacts::open_failed("hid:/dev/hidraw0", &TransportError::Gone("x".into()));
-    let got = ids(&env(OsFamily::Windows, &[BrowserId::Edge], None), &[usb_key]);
+    let got = ids(
+        &env(OsFamily::Windows, &[BrowserId::Edge], None),
+        &[usb_key],
+    );
     assert!(got.contains(&FindingId::DeviceUnplugged) && !got.contains(&FindingId::NfcCardRemoved));
 }
 
@@ -102,5 +123,8 @@ fn compat_rows_say_where_nfc_keys_are_not_taken() {
     let linux = ids(&env(OsFamily::Linux, &[BrowserId::Chrome], ready()), &[]);
     assert!(linux.contains(&FindingId::NfcComboUnsupported), "{linux:?}");
     let windows = ids(&env(OsFamily::Windows, &[BrowserId::Chrome], ready()), &[]);
-    assert!(!windows.contains(&FindingId::NfcComboUnsupported), "{windows:?}");
+    assert!(
+        !windows.contains(&FindingId::NfcComboUnsupported),
+        "{windows:?}"
+    );
 }

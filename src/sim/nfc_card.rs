@@ -173,7 +173,11 @@ impl NfcCard {
             Some((c, d)) if c == cmd::INIT && d.len() >= 17 && d[..8] == nonce => {
                 u32::from_be_bytes([d[8], d[9], d[10], d[11]])
             }
-            _ => return Err(SimError::Io(std::io::Error::other("the device did not answer INIT"))),
+            _ => {
+                return Err(SimError::Io(std::io::Error::other(
+                    "the device did not answer INIT",
+                )));
+            }
         };
         Ok(NfcCard {
             device,
@@ -208,7 +212,9 @@ impl NfcCard {
         self.chain = None;
         self.pending = None;
         if self.inflight.take().is_some() {
-            let _ = self.device.handle_report(&frame(self.cid, cmd::CANCEL, &[])[0], Instant::now());
+            let _ = self
+                .device
+                .handle_report(&frame(self.cid, cmd::CANCEL, &[])[0], Instant::now());
         }
     }
 
@@ -318,7 +324,10 @@ impl NfcCard {
                     // The client gave up: the device ends the request
                     // (CTAP2_ERR_KEEPALIVE_CANCEL).
                     let now = Instant::now();
-                    for r in self.device.handle_report(&frame(self.cid, cmd::CANCEL, &[])[0], now) {
+                    for r in self
+                        .device
+                        .handle_report(&frame(self.cid, cmd::CANCEL, &[])[0], now)
+                    {
                         if let Some(f) = self.inflight.as_mut()
                             && let Some(done) = f.asm.push(self.cid, &r)
                         {
@@ -441,8 +450,14 @@ mod tests {
         assert_eq!(c.apdu(&[0x80, 0x10, 0x80, 0x00, 0x01, 0x04]), sw(SW_INS));
         let v = c.apdu(&select());
         assert!(v.ends_with(&[0x90, 0x00]));
-        assert!(v.starts_with(b"U2F_V2") || v.starts_with(b"FIDO_2_0"), "{v:?}");
-        assert_eq!(c.apdu(&[0x00, 0xA4, 0x04, 0x00, 0x02, 0xA0, 0x00]), sw(SW_NOT_FOUND));
+        assert!(
+            v.starts_with(b"U2F_V2") || v.starts_with(b"FIDO_2_0"),
+            "{v:?}"
+        );
+        assert_eq!(
+            c.apdu(&[0x00, 0xA4, 0x04, 0x00, 0x02, 0xA0, 0x00]),
+            sw(SW_NOT_FOUND)
+        );
         assert_eq!(card("u2f-only").apdu(&select()), b"U2F_V2\x90\x00");
     }
 
@@ -484,7 +499,10 @@ mod tests {
     fn garbage_apdus_get_status_words() {
         let mut c = card("modern");
         assert_eq!(c.apdu(&[0x00]), sw(SW_WRONG_LENGTH));
-        assert_eq!(c.apdu(&[0x00, 0xA4, 0x04, 0x00, 0x09, 0x01]), sw(SW_WRONG_LENGTH));
+        assert_eq!(
+            c.apdu(&[0x00, 0xA4, 0x04, 0x00, 0x09, 0x01]),
+            sw(SW_WRONG_LENGTH)
+        );
         c.apdu(&select());
         assert_eq!(c.apdu(&[0x80, 0x11, 0x00, 0x00]), sw(SW_CONDITIONS));
         assert_eq!(c.apdu(&[0x42, 0x01, 0x00, 0x00]), sw(SW_CLA));

@@ -56,7 +56,9 @@ pub fn connect(addr: SocketAddr, wait: Duration) -> Result<TcpStream, SimError> 
             Err(e) if Instant::now() >= until => {
                 return Err(SimError::Io(std::io::Error::new(
                     e.kind(),
-                    format!("cannot reach vpcd at {addr} (is pcscd with vsmartcard-vpcd running?): {e}"),
+                    format!(
+                        "cannot reach vpcd at {addr} (is pcscd with vsmartcard-vpcd running?): {e}"
+                    ),
                 )));
             }
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
@@ -81,7 +83,9 @@ fn read_frame(s: &mut TcpStream, stop: &AtomicBool) -> Result<Option<Vec<u8>>, S
     }
     let len = usize::from(u16::from_be_bytes(len));
     if len > MAX_FRAME {
-        return Err(SimError::Io(std::io::Error::other("oversized frame from vpcd")));
+        return Err(SimError::Io(std::io::Error::other(
+            "oversized frame from vpcd",
+        )));
     }
     let mut buf = vec![0u8; len];
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
@@ -175,7 +179,12 @@ mod tests {
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&stop);
         let card = std::thread::spawn(move || {
-            serve(scenario::find("modern").unwrap(), Box::new(AutoTouch), addr, &flag)
+            serve(
+                scenario::find("modern").unwrap(),
+                Box::new(AutoTouch),
+                addr,
+                &flag,
+            )
         });
         let (mut vpcd, _) = listener.accept().unwrap();
         vpcd.write_all(&[0, 1, CTRL_ON]).unwrap();
@@ -191,8 +200,13 @@ mod tests {
 
     #[test]
     fn unreachable_vpcd_is_a_clear_error() {
-        let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let err = connect(addr, Duration::from_millis(10)).unwrap_err().to_string();
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = connect(addr, Duration::from_millis(10))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("vpcd"), "{err}");
     }
 }

@@ -175,9 +175,9 @@ mod real {
             | Error::ResetCard
             | Error::UnpoweredCard
             | Error::ReaderUnavailable
-            | Error::UnknownReader => TransportError::Gone(format!(
-                "{name} (the key was taken off the reader: {e})"
-            )),
+            | Error::UnknownReader => {
+                TransportError::Gone(format!("{name} (the key was taken off the reader: {e})"))
+            }
             Error::NoAccess | Error::SharingViolation => TransportError::PermissionDenied {
                 path: format!("{name} ({e})"),
             },

@@ -57,14 +57,12 @@ impl FromStr for DeviceSpec {
     type Err = TransportError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, rest) = s
-            .split_once(':')
-            .ok_or_else(|| {
-                bad(
-                    s,
-                    "expected hid:PATH, udp:HOST:PORT, sim:SCENARIO or pcsc:READER",
-                )
-            })?;
+        let (kind, rest) = s.split_once(':').ok_or_else(|| {
+            bad(
+                s,
+                "expected hid:PATH, udp:HOST:PORT, sim:SCENARIO or pcsc:READER",
+            )
+        })?;
         match kind {
             "hid" if !rest.is_empty() => Ok(DeviceSpec::Hid {
                 path: rest.to_string(),

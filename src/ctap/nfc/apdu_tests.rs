@@ -67,7 +67,10 @@ fn short_and_extended_encodings() {
         ext.encode_extended().unwrap(),
         [0x80, 0x10, 0x80, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00]
     );
-    assert!(ext.encode_short().is_err(), "Ne 65536 does not fit a short APDU");
+    assert!(
+        ext.encode_short().is_err(),
+        "Ne 65536 does not fit a short APDU"
+    );
     let mut no_le = Command::new(0x00, 0x01, 0, 0, vec![1, 2]);
     no_le.ne = 0;
     assert_eq!(no_le.encode_short().unwrap(), [0, 1, 0, 0, 2, 1, 2]);
@@ -76,9 +79,15 @@ fn short_and_extended_encodings() {
 #[test]
 fn parse_reads_every_case_back() {
     let cases = [
-        Command { ne: 0, ..Command::new(0, 1, 2, 3, vec![]) },
+        Command {
+            ne: 0,
+            ..Command::new(0, 1, 2, 3, vec![])
+        },
         Command::new(0, 1, 2, 3, vec![]),
-        Command { ne: 0, ..Command::new(0, 1, 2, 3, vec![9; 10]) },
+        Command {
+            ne: 0,
+            ..Command::new(0, 1, 2, 3, vec![9; 10])
+        },
         Command::new(0, 1, 2, 3, vec![9; 10]),
     ];
     for c in cases {
@@ -88,8 +97,15 @@ fn parse_reads_every_case_back() {
         }
     }
     let big = Command::new(0, 2, 3, 0, vec![7; 1000]);
-    assert_eq!(Command::parse(&big.encode_extended().unwrap()).unwrap(), big);
-    for garbage in [&[0u8, 1][..], &[0, 1, 2, 3, 5, 1], &[0, 1, 2, 3, 0, 0, 9, 1]] {
+    assert_eq!(
+        Command::parse(&big.encode_extended().unwrap()).unwrap(),
+        big
+    );
+    for garbage in [
+        &[0u8, 1][..],
+        &[0, 1, 2, 3, 5, 1],
+        &[0, 1, 2, 3, 0, 0, 9, 1],
+    ] {
         assert!(Command::parse(garbage).is_err(), "{garbage:?}");
     }
 }
@@ -101,7 +117,13 @@ fn long_data_is_chained_in_short_mode() {
     let r = link(&card, Length::Short)
         .exchange(&Command::new(0x80, 0x10, 0x80, 0x00, data.clone()))
         .unwrap();
-    assert_eq!(r, Response { data: vec![0xAB], sw: SW_OK });
+    assert_eq!(
+        r,
+        Response {
+            data: vec![0xAB],
+            sw: SW_OK
+        }
+    );
     let sent = card.sent();
     assert_eq!(sent.len(), 3);
     assert_eq!(&sent[0][..5], &[0x90, 0x10, 0x80, 0x00, 255]);
@@ -109,7 +131,10 @@ fn long_data_is_chained_in_short_mode() {
     assert_eq!(&sent[2][..5], &[0x80, 0x10, 0x80, 0x00, 90]);
     assert_eq!(sent[0].len(), 5 + 255, "no Le on a chained part");
     assert_eq!(*sent[2].last().unwrap(), 0x00, "Le 256 on the last part");
-    let joined: Vec<u8> = sent.iter().flat_map(|a| a[5..5 + usize::from(a[4])].to_vec()).collect();
+    let joined: Vec<u8> = sent
+        .iter()
+        .flat_map(|a| a[5..5 + usize::from(a[4])].to_vec())
+        .collect();
     assert_eq!(joined, data);
 }
 
@@ -186,17 +211,29 @@ fn wrong_le_is_retried_once_with_the_right_one() {
 
 #[test]
 fn select_tells_the_applet_versions_apart() {
-    let card = Scripted::new(&[b"FIDO_2_0\x90\x00", b"U2F_V2\x90\x00", &[0x6A, 0x82], b"JUNK\x90\x00"]);
+    let card = Scripted::new(&[
+        b"FIDO_2_0\x90\x00",
+        b"U2F_V2\x90\x00",
+        &[0x6A, 0x82],
+        b"JUNK\x90\x00",
+    ]);
     let mut l = link(&card, Length::Short);
     assert_eq!(l.select_fido().unwrap(), AppletVersion::Fido2);
     assert_eq!(l.select_fido().unwrap(), AppletVersion::U2fV2);
-    assert!(matches!(l.select_fido(), Err(CtapError::U2f { sw: 0x6A82 })));
+    assert!(matches!(
+        l.select_fido(),
+        Err(CtapError::U2f { sw: 0x6A82 })
+    ));
     assert!(matches!(l.select_fido(), Err(CtapError::Malformed { .. })));
 }
 
 #[test]
 fn still_processing_is_polled_with_getresponse() {
-    let card = Scripted::new(&[&[0x02, 0x91, 0x00], &[0x02, 0x91, 0x00], &[0x00, 0xA1, 0x90, 0x00]]);
+    let card = Scripted::new(&[
+        &[0x02, 0x91, 0x00],
+        &[0x02, 0x91, 0x00],
+        &[0x00, 0xA1, 0x90, 0x00],
+    ]);
     let mut seen = Vec::new();
     let answer = link(&card, Length::Short)
         .nfcctap(&[0x01, 0xA0], later(), &mut |s| {
@@ -205,7 +242,11 @@ fn still_processing_is_polled_with_getresponse() {
         })
         .unwrap();
     assert_eq!(answer, [0x00, 0xA1]);
-    assert_eq!(seen, [2, 2], "the card's keep-alive status reaches the caller");
+    assert_eq!(
+        seen,
+        [2, 2],
+        "the card's keep-alive status reaches the caller"
+    );
     let sent = card.sent();
     assert_eq!(sent[0], [0x80, 0x10, 0x80, 0x00, 0x02, 0x01, 0xA0, 0x00]);
     assert_eq!(sent[1], [0x80, 0x11, 0x00, 0x00, 0x00]);
@@ -219,7 +260,11 @@ fn polling_stops_on_cancel_and_at_the_deadline() {
         .nfcctap(&[0x01], later(), &mut |_| Poll::Cancel)
         .unwrap_err();
     assert!(matches!(err, CtapError::Cancelled), "{err}");
-    assert_eq!(card.sent()[1], [0x80, 0x11, P1_CANCEL, 0x00, 0x00], "the card is told");
+    assert_eq!(
+        card.sent()[1],
+        [0x80, 0x11, P1_CANCEL, 0x00, 0x00],
+        "the card is told"
+    );
     let card = Scripted::new(&[&[0x01, 0x91, 0x00]]);
     let err = link(&card, Length::Short)
         .nfcctap(&[0x01], Instant::now(), &mut |_| Poll::Continue)

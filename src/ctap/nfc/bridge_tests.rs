@@ -6,6 +6,9 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::ctap::ctaphid::packet::Reassembler;
 
+/// What a card was sent.
+type Sent = Arc<Mutex<Vec<Vec<u8>>>>;
+
 /// A card whose answers are computed from each command.
 struct Card<F: FnMut(&[u8]) -> Option<Vec<u8>> + Send> {
     answer: F,
@@ -24,7 +27,7 @@ impl<F: FnMut(&[u8]) -> Option<Vec<u8>> + Send> SmartCard for Card<F> {
 
 /// A CTAP2-only card: getInfo-like answers after two 0x9100 rounds; removed
 /// from the reader on a command with INS 0x10 and data byte 0xEE.
-fn fido2_card() -> (Card<impl FnMut(&[u8]) -> Option<Vec<u8>> + Send>, Arc<Mutex<Vec<Vec<u8>>>>) {
+fn fido2_card() -> (impl SmartCard + 'static, Sent) {
     let sent = Arc::new(Mutex::new(Vec::new()));
     let mut polls = VecDeque::from([vec![0x02, 0x91, 0x00], vec![0x02, 0x91, 0x00]]);
     let card = Card {
@@ -33,7 +36,11 @@ fn fido2_card() -> (Card<impl FnMut(&[u8]) -> Option<Vec<u8>> + Send>, Arc<Mutex
             0x10 if apdu.get(5) == Some(&0xEE) => None,
             0x10 if apdu[0] & 0x10 != 0 => Some(vec![0x90, 0x00]),
             0x10 => Some(vec![0x02, 0x91, 0x00]),
-            0x11 => Some(polls.pop_front().unwrap_or_else(|| vec![0x00, 0xA0, 0x90, 0x00])),
+            0x11 => Some(
+                polls
+                    .pop_front()
+                    .unwrap_or_else(|| vec![0x00, 0xA0, 0x90, 0x00]),
+            ),
             _ => Some(vec![0x6D, 0x00]),
         },
         sent: Arc::clone(&sent),
@@ -70,7 +77,10 @@ fn init(t: &mut NfcTransport) -> (u32, Vec<u8>) {
     let (c, data) = answer(t, BROADCAST_CID).pop().unwrap();
     assert_eq!(c, cmd::INIT);
     assert_eq!(&data[..8], b"12345678");
-    (u32::from_be_bytes([data[8], data[9], data[10], data[11]]), data)
+    (
+        u32::from_be_bytes([data[8], data[9], data[10], data[11]]),
+        data,
+    )
 }
 
 #[test]
@@ -113,7 +123,10 @@ fn a_card_taken_off_the_reader_is_gone() {
     request(&mut t, cid, cmd::CBOR, &[0xEE]);
     let err = t.recv(Duration::from_secs(2)).unwrap_err();
     assert!(matches!(err, TransportError::Gone(_)), "{err}");
-    assert!(matches!(t.recv(Duration::from_millis(10)), Err(TransportError::Gone(_))));
+    assert!(matches!(
+        t.recv(Duration::from_millis(10)),
+        Err(TransportError::Gone(_))
+    ));
 }
 
 #[test]
@@ -155,8 +168,16 @@ fn u2f_applet_without_ctap2_is_u2f_only_and_no_applet_is_not_found() {
     let (cid, data) = init(&mut t);
     assert_eq!(data[16], 0, "no CBOR, U2F allowed");
     // U2F VERSION as CTAPHID_MSG carries it (extended encoding).
-    request(&mut t, cid, cmd::MSG, &[0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00]);
-    assert_eq!(answer(&mut t, cid), [(cmd::MSG, b"U2F_V2\x90\x00".to_vec())]);
+    request(
+        &mut t,
+        cid,
+        cmd::MSG,
+        &[0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00],
+    );
+    assert_eq!(
+        answer(&mut t, cid),
+        [(cmd::MSG, b"U2F_V2\x90\x00".to_vec())]
+    );
 
     let none = Card {
         answer: |_: &[u8]| Some(vec![0x6A, 0x82]),

@@ -160,7 +160,10 @@ mod tests {
         let down = PcscState::ServiceDown {
             detail: "no service".into(),
         };
-        assert_eq!(facts_from(&down, true, &mut never).service, NfcService::NotRunning);
+        assert_eq!(
+            facts_from(&down, true, &mut never).service,
+            NfcService::NotRunning
+        );
         assert_eq!(
             facts_from(&PcscState::NotBuilt, false, &mut never).service,
             NfcService::NotBuilt
