@@ -962,7 +962,7 @@ fn nfc_keys_on_readers_are_listed_and_asked_what_they_are() {
             devices: vec![card.clone()]
         })
     );
-    assert_eq!(app.keys.devices(), [card.clone()]);
+    assert_eq!(app.keys.devices(), std::slice::from_ref(&card));
     assert_eq!(update(&mut app, Msg::NfcKeys(vec![card.clone()])), None);
     update(&mut app, Msg::NfcKeys(vec![]));
     assert!(app.keys.devices().is_empty(), "the key left the reader");
