@@ -9,6 +9,9 @@
 //! Internally each request becomes CTAPHID reports on a channel of the
 //! [`Device`]. A tapped card counts as touched only through the presence
 //! the device was made with (scenarios that refuse or never touch still do).
+//! The simulator depends only on the transport layer, so it reads APDUs
+//! and reassembles CTAPHID answers with its own small code here rather than
+//! the client's.
 
 use std::time::{Duration, Instant};
 
