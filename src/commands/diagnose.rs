@@ -75,7 +75,11 @@ fn build_report(
         .filter(|r| r.fido_applet == Some(true))
         .map(|r| r.device.clone())
         .collect();
-    let keys = probe_keys(device, nfc_keys, pin_stdin, progress, &content)?;
+    let keys = if nfc_chosen && !pcsc::BUILT {
+        Vec::new() // nothing to probe with: the `nfc-not-built` finding says why
+    } else {
+        probe_keys(device, nfc_keys, pin_stdin, progress, &content)?
+    };
     Ok(diagnose::diagnose(env, keys, &content))
 }
 
