@@ -93,3 +93,36 @@ fn faulty_cards_fail_with_the_usb_failure_codes() {
     let (report, _) = probe("malformed", Length::Short);
     assert!(!report.all_ok() && report.key.ok().is_none(), "{report:#?}");
 }
+
+#[test]
+fn cancel_while_the_card_waits_for_a_tap() {
+    let scenario = sim::scenario::find("modern").unwrap();
+    let (button, _press) = sim::PresenceButton::new();
+    let card = NfcCard::new(scenario, Box::new(button)).unwrap();
+    let transport = NfcTransport::open(card, Length::Short).unwrap();
+    let cancel = CancelHandle::default();
+    let canceller = cancel.clone();
+    let mut pin = FixedPin(Zeroizing::new("1234".into()));
+    let started = std::time::Instant::now();
+    let report = probe::run(
+        transport,
+        &opts(),
+        &mut pin,
+        &mut |e| {
+            if e == ProbeEvent::TouchNeeded {
+                canceller.cancel();
+            }
+        },
+        &cancel,
+    );
+    assert!(report.key.is_ok(), "{report:#?}");
+    assert_eq!(
+        report.registration.failure().map(|f| f.code),
+        Some(FailureCode::Cancelled),
+        "{report:#?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the card stopped waiting when told to"
+    );
+}
