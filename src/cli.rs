@@ -245,6 +245,10 @@ pub struct SimulateArgs {
     /// Touch the key automatically whenever it asks for presence (unattended runs).
     #[arg(long)]
     pub auto_touch: bool,
+    /// Be an NFC card in vsmartcard's virtual PC/SC reader instead of serving UDP
+    /// (connects to vpcd, default 127.0.0.1:35963).
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:35963")]
+    pub vpcd: Option<std::net::SocketAddr>,
 }
 
 fn parse_os(s: &str) -> Result<OsFamily, String> {

@@ -1,11 +1,13 @@
-//! Opening a device selection (`hid:…`, `udp:…`, `sim:…`) as a live
+//! Opening a device selection (`hid:…`, `udp:…`, `sim:…`, `pcsc:…`) as a live
 //! [`Transport`], and listing what can be selected.
 //!
 //! This is the one place that knows every kind of device; the probes above it
 //! only see a [`Transport`].
 
+use crate::ctap::nfc::{Length, NfcTransport};
 use crate::sim::{self, Presence, SimHandle};
 use crate::transport::hid::{self, HidKeyInfo, HidTransport};
+use crate::transport::pcsc;
 use crate::transport::udp::UdpTransport;
 use crate::transport::{DeviceSpec, Report, Transport, TransportError};
 
@@ -48,6 +50,10 @@ pub fn open(spec: &DeviceSpec, presence: Box<dyn Presence>) -> Result<OpenDevice
             transport: Box::new(UdpTransport::open(*remote, *listen)?),
             _sim: None,
         }),
+        DeviceSpec::Pcsc { reader } => Ok(OpenDevice {
+            transport: Box::new(NfcTransport::open(pcsc::connect(reader)?, Length::Short)?),
+            _sim: None,
+        }),
         DeviceSpec::Sim { scenario } => {
             let found = sim::scenario::find(scenario).ok_or_else(|| TransportError::BadSpec {
                 input: spec.to_string(),
@@ -81,7 +87,21 @@ pub fn resolve(selection: Option<&str>) -> Result<DeviceSpec, TransportError> {
     if let Some(s) = selection {
         return s.parse();
     }
-    pick_default(hid::enumerate()?)
+    let keys = hid::enumerate()?;
+    if keys.is_empty()
+        && let [reader] = pcsc::state()
+            .readers()
+            .iter()
+            .filter(|r| r.card_present)
+            .collect::<Vec<_>>()
+            .as_slice()
+    {
+        // No USB key, but one card on a reader: the NFC key.
+        return Ok(DeviceSpec::Pcsc {
+            reader: reader.name.clone(),
+        });
+    }
+    pick_default(keys)
 }
 
 fn pick_default(keys: Vec<HidKeyInfo>) -> Result<DeviceSpec, TransportError> {

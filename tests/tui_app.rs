@@ -962,6 +962,23 @@ fn a_late_keyless_diagnosis_does_not_replace_the_one_with_the_key() {
 }
 
 #[test]
+fn nfc_keys_on_readers_are_listed_and_asked_what_they_are() {
+    let mut app = fixture_app(Lang::En, 80, 24);
+    update(&mut app, key(KeyCode::Tab));
+    let card = "pcsc:Virtual PCD 00 00".to_string();
+    assert_eq!(
+        update(&mut app, Msg::NfcKeys(vec![card.clone()])),
+        Some(Command::Info {
+            devices: vec![card.clone()]
+        })
+    );
+    assert_eq!(app.keys.devices(), std::slice::from_ref(&card));
+    assert_eq!(update(&mut app, Msg::NfcKeys(vec![card.clone()])), None);
+    update(&mut app, Msg::NfcKeys(vec![]));
+    assert!(app.keys.devices().is_empty(), "the key left the reader");
+}
+
+#[test]
 fn new_keys_are_asked_what_they_are() {
     use fido_doctor::ctap::probe::{ProbeOptions, info};
     use support::{diagnosis_content, hid_key};

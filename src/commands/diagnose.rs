@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use fido_doctor::content::{ContentSource, Lang};
 use fido_doctor::diagnose::{self, DiagnosisContent, KeyFacts, RealSystem, Report, Severity};
-use fido_doctor::transport::{DeviceSpec, TransportError, hid};
+use fido_doctor::transport::{DeviceSpec, TransportError, hid, pcsc};
 
 use super::keys::run_probe;
 use super::pin::PinInput;
@@ -21,6 +21,7 @@ fn exit(report: &Report) -> ExitCode {
 /// A key that cannot be opened becomes a fact too (permission denied, gone…).
 fn probe_keys(
     device: Option<&str>,
+    nfc_keys: Vec<String>,
     pin: PinInput,
     progress: bool,
     content: &DiagnosisContent,
@@ -31,7 +32,7 @@ fn probe_keys(
             d.parse::<DeviceSpec>()?;
             vec![d.to_string()]
         }
-        None => attached.iter().map(|k| k.spec()).collect(),
+        None => attached.iter().map(|k| k.spec()).chain(nfc_keys).collect(),
     };
     let mut keys = Vec::new();
     for target in targets {
@@ -62,8 +63,24 @@ fn build_report(
     progress: bool,
 ) -> anyhow::Result<Report> {
     let content = DiagnosisContent::load(source, lang).context("loading content")?;
-    let env = diagnose::gather_environment(&RealSystem);
-    let keys = probe_keys(device, pin, progress, &content)?;
+    let mut env = diagnose::gather_environment(&RealSystem);
+    let nfc_chosen = device.is_some_and(|d| matches!(d.parse(), Ok(DeviceSpec::Pcsc { .. })));
+    if nfc_chosen || pcsc::BUILT {
+        env.nfc = Some(diagnose::gather::nfc::gather_nfc(nfc_chosen));
+    }
+    // Keys lying on a reader are checked too when no device was chosen.
+    let nfc_keys = env
+        .nfc
+        .iter()
+        .flat_map(|n| &n.readers)
+        .filter(|r| r.fido_applet == Some(true))
+        .map(|r| r.device.clone())
+        .collect();
+    let keys = if nfc_chosen && !pcsc::BUILT {
+        Vec::new() // nothing to probe with: the `nfc-not-built` finding says why
+    } else {
+        probe_keys(device, nfc_keys, pin, progress, &content)?
+    };
     Ok(diagnose::diagnose(env, keys, &content))
 }
 

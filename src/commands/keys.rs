@@ -23,11 +23,13 @@ pub const SIM_TOUCH_DELAY: Duration = Duration::from_millis(300);
 /// `fido-doctor list`.
 pub fn list(json: bool) -> anyhow::Result<ExitCode> {
     let keys = hid::enumerate().context("listing HID devices")?;
+    let readers = fido_doctor::transport::pcsc::state();
     if json {
-        println!("{}", serde_json::to_string_pretty(&keys)?);
+        let doc = serde_json::json!({ "hid": keys, "pcsc": readers });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
     }
-    if keys.is_empty() {
+    if keys.is_empty() && readers.readers().iter().all(|r| !r.card_present) {
         println!("No FIDO security key found (HID usage page 0xF1D0).");
         println!("Plug one in, or practise with: fido-doctor --device sim:modern");
     }
@@ -41,6 +43,7 @@ pub fn list(json: bool) -> anyhow::Result<ExitCode> {
             k.product.as_deref().unwrap_or("?")
         );
     }
+    print!("{}", super::nfc::describe_readers(&readers));
     Ok(ExitCode::SUCCESS)
 }
 

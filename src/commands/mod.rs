@@ -5,6 +5,7 @@ pub mod diagnose;
 pub mod guide;
 pub mod keycare;
 pub mod keys;
+pub mod nfc;
 pub mod pin;
 pub mod reset_key;
 pub mod simulate;

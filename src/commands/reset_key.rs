@@ -82,6 +82,14 @@ pub fn reset_key(a: &ResetKeyArgs) -> anyhow::Result<ExitCode> {
             );
             (hid, Instant::now())
         }
+        DeviceSpec::Pcsc { .. } => {
+            // A card is powered up when it is put on the reader; the key
+            // refuses the reset (too late) if that was more than ~10 s ago.
+            eprintln!(
+                "The reset is sent now. If the key says it is too late, lift it off the reader, put it back and run this again at once."
+            );
+            (hid, Instant::now())
+        }
     };
     let name = hid.name();
     // From here on Ctrl-C sends CTAPHID_CANCEL to the key instead of killing

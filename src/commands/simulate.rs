@@ -27,6 +27,9 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let flag = Arc::clone(&stop);
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("installing the Ctrl-C handler")?;
+    if let Some(addr) = args.vpcd {
+        return super::nfc::simulate_vpcd(scenario, presence, addr, &stop, args.auto_touch);
+    }
     let opts = UdpOptions {
         listen: args.listen,
         reply: Some(args.reply),

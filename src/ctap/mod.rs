@@ -6,6 +6,7 @@ pub mod ctap2;
 pub mod ctaphid;
 pub mod error;
 pub mod keycare;
+pub mod nfc;
 pub mod probe;
 pub mod status;
 pub mod u2f;

@@ -115,6 +115,9 @@ pub struct Environment {
     pub browsers: Vec<Browser>,
     /// HID device access.
     pub hid: HidAccess,
+    /// NFC readers and keys, when they were looked at (see `gather::nfc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nfc: Option<super::gather::nfc::NfcFacts>,
 }
 
 impl Environment {
@@ -135,6 +138,7 @@ impl Environment {
                 })
                 .collect(),
             hid: HidAccess::default(),
+            nfc: None,
         }
     }
 }

@@ -119,6 +119,20 @@ finding_ids! {
     AttestationChainInvalid = "attestation-chain-invalid",
     /// The chain reaches a known maker root, but the metadata does not list the model.
     AttestationKnownRoot = "attestation-known-root",
+    /// NFC chosen, but this computer has no NFC/PC-SC reader.
+    NfcNoReader = "nfc-no-reader",
+    /// NFC chosen, but no key is on the reader.
+    NfcNoCard = "nfc-no-card",
+    /// The card on the reader is not a FIDO security key.
+    NfcNoFidoApplet = "nfc-no-fido-applet",
+    /// NFC chosen, but the PC/SC service is not running.
+    NfcServiceDown = "nfc-service-down",
+    /// The key left the reader during the check.
+    NfcCardRemoved = "nfc-card-removed",
+    /// NFC chosen, but no browser found here takes NFC keys for Microsoft sign-in.
+    NfcComboUnsupported = "nfc-combo-unsupported",
+    /// NFC chosen, but this program was built without NFC support.
+    NfcNotBuilt = "nfc-not-built",
 }
 
 /// An id string that names no finding.
@@ -196,7 +210,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 39);
+        assert_eq!(FindingId::ALL.len(), 46);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(

@@ -22,6 +22,7 @@ pub mod from_probe;
 pub mod gather;
 pub mod keys;
 pub mod model;
+pub mod nfc;
 pub mod report;
 pub mod rules;
 pub mod run;

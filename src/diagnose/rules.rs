@@ -39,6 +39,7 @@ pub fn evaluate(
     if keys.iter().any(|k| k.protocol == Some(Protocol::Fido2)) {
         out.push(Finding::new(FindingId::NotDefaultMethod, Severity::Info));
     }
+    super::nfc::nfc_rules(env, keys, compat, &mut out);
     sort(&mut out);
     out
 }

@@ -9,12 +9,14 @@ mod crypto;
 mod ctap2;
 pub mod ctaphid;
 pub mod model;
+pub mod nfc_card;
 mod pin;
 pub mod presence;
 pub mod scenario;
 pub mod status;
 mod u2f;
 pub mod udp;
+pub mod vpcd;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

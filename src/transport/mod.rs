@@ -1,11 +1,15 @@
 //! Transports carry 64-byte CTAPHID reports between this program and an
 //! authenticator: real keys over HID ([`hid`]), simulators over UDP ([`udp`])
 //! and the built-in simulator over in-process channels ([`inproc`]).
+//! NFC keys on a PC/SC reader speak APDUs instead ([`card`], [`pcsc`]); the
+//! client turns them into reports in `ctap::nfc`.
 //!
 //! This layer knows nothing about CTAPHID framing; it moves whole reports.
 
+pub mod card;
 pub mod hid;
 pub mod inproc;
+pub mod pcsc;
 mod spec;
 pub mod udp;
 

@@ -1,4 +1,5 @@
-//! Device selection strings: `hid:PATH`, `udp:HOST:PORT[,listen=HOST:PORT]`, `sim:SCENARIO`.
+//! Device selection strings: `hid:PATH`, `udp:HOST:PORT[,listen=HOST:PORT]`, `sim:SCENARIO`,
+//! `pcsc:READER`.
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -31,6 +32,11 @@ pub enum DeviceSpec {
         /// Scenario name (see `sim::scenario`).
         scenario: String,
     },
+    /// An NFC key on a PC/SC reader.
+    Pcsc {
+        /// Reader name, or part of it; empty: the only reader with a key on it.
+        reader: String,
+    },
 }
 
 fn bad(input: &str, reason: impl Into<String>) -> TransportError {
@@ -51,9 +57,12 @@ impl FromStr for DeviceSpec {
     type Err = TransportError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, rest) = s
-            .split_once(':')
-            .ok_or_else(|| bad(s, "expected hid:PATH, udp:HOST:PORT or sim:SCENARIO"))?;
+        let (kind, rest) = s.split_once(':').ok_or_else(|| {
+            bad(
+                s,
+                "expected hid:PATH, udp:HOST:PORT, sim:SCENARIO or pcsc:READER",
+            )
+        })?;
         match kind {
             "hid" if !rest.is_empty() => Ok(DeviceSpec::Hid {
                 path: rest.to_string(),
@@ -63,6 +72,9 @@ impl FromStr for DeviceSpec {
                 scenario: rest.to_string(),
             }),
             "sim" => Err(bad(s, "missing scenario name after sim:")),
+            "pcsc" | "nfc" => Ok(DeviceSpec::Pcsc {
+                reader: rest.to_string(),
+            }),
             "udp" => {
                 let mut parts = rest.split(',');
                 let remote = match parts.next() {
@@ -92,6 +104,7 @@ impl fmt::Display for DeviceSpec {
             DeviceSpec::Hid { path } => write!(f, "hid:{path}"),
             DeviceSpec::Udp { remote, listen } => write!(f, "udp:{remote},listen={listen}"),
             DeviceSpec::Sim { scenario } => write!(f, "sim:{scenario}"),
+            DeviceSpec::Pcsc { reader } => write!(f, "pcsc:{reader}"),
         }
     }
 }
@@ -116,6 +129,14 @@ mod tests {
         );
         let udp: DeviceSpec = "udp:127.0.0.1:9000,listen=127.0.0.1:9001".parse().unwrap();
         assert_eq!(udp.to_string(), "udp:127.0.0.1:9000,listen=127.0.0.1:9001");
+        let nfc: DeviceSpec = "pcsc:Virtual PCD 00 00".parse().unwrap();
+        assert_eq!(
+            nfc,
+            DeviceSpec::Pcsc {
+                reader: "Virtual PCD 00 00".into()
+            }
+        );
+        assert_eq!(nfc.to_string(), "pcsc:Virtual PCD 00 00");
         let default: DeviceSpec = "udp:".parse().unwrap();
         assert_eq!(
             default.to_string(),

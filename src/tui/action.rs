@@ -21,6 +21,9 @@ pub enum Msg {
     Tick,
     /// The attached FIDO keys changed (the watcher sends only changes).
     Devices(Vec<HidKeyInfo>),
+    /// The NFC keys on PC/SC readers changed (`pcsc:READER` device strings;
+    /// the watcher sends only changes).
+    NfcKeys(Vec<String>),
     /// Listing the keys failed (shown as a status, never fatal).
     DevicesError(String),
     /// Progress of the running check.

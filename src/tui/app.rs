@@ -62,6 +62,8 @@ impl Pane {
 pub struct KeysState {
     /// Attached FIDO HID keys, as the watcher last saw them.
     pub hid: Vec<HidKeyInfo>,
+    /// NFC keys on PC/SC readers, as the watcher last saw them.
+    pub nfc: Vec<String>,
     /// Other devices (`sim:…`, `udp:…`) given with `--device` or practised with.
     pub extra: Vec<String>,
     /// Index of the selected row in [`KeysState::devices`].
@@ -75,9 +77,16 @@ pub struct KeysState {
 }
 
 impl KeysState {
-    /// Device strings of all rows: attached keys first, then the others.
+    /// Device strings of all rows: attached keys first (USB, then NFC), then the others.
     pub fn devices(&self) -> Vec<String> {
         let mut v: Vec<String> = self.hid.iter().map(HidKeyInfo::spec).collect();
+        v.extend(
+            self.nfc
+                .iter()
+                .filter(|d| !v.contains(d))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         v.extend(
             self.extra
                 .iter()

@@ -44,6 +44,18 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
             let busy = app.probe.as_ref().is_some_and(ProbeView::running);
             (!new.is_empty() && !busy).then_some(Command::Info { devices: new })
         }
+        Msg::NfcKeys(list) => {
+            let selected = app.keys.selected_device();
+            let new: Vec<String> = list
+                .iter()
+                .filter(|d| !app.keys.nfc.contains(d) && !app.keys.facts.contains_key(*d))
+                .cloned()
+                .collect();
+            app.keys.nfc = list;
+            keep_selection(app, selected);
+            let busy = app.probe.as_ref().is_some_and(ProbeView::running);
+            (!new.is_empty() && !busy).then_some(Command::Info { devices: new })
+        }
         Msg::InfoReady { device, result } => {
             match result {
                 Ok(key) => {

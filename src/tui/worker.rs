@@ -115,6 +115,12 @@ impl Workers {
                 .name("tui-devices".into())
                 .spawn(move || watch_devices(hid::enumerate, &tx, &stop, WATCH_INTERVAL))?,
         );
+        if crate::transport::pcsc::BUILT {
+            let (tx, stop) = (self.tx.clone(), Arc::clone(&self.stop));
+            std::thread::Builder::new()
+                .name("tui-nfc".into())
+                .spawn(move || watch_nfc(nfc_keys, &tx, &stop, WATCH_INTERVAL))?;
+        }
         let tx = self.tx.clone();
         let config = self.config.clone();
         std::thread::Builder::new()
@@ -273,6 +279,40 @@ where
                 Err(e) => Msg::DevicesError(e.clone()),
             };
             if tx.send(msg).is_err() {
+                return;
+            }
+            last = Some(now);
+        }
+        let mut slept = Duration::ZERO;
+        while slept < interval && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(STOP_POLL);
+            slept += STOP_POLL;
+        }
+    }
+}
+
+/// Device strings of the cards on PC/SC readers (none when PC/SC is not
+/// built in or not running).
+pub fn nfc_keys() -> Vec<String> {
+    crate::transport::pcsc::state()
+        .readers()
+        .iter()
+        .filter(|r| r.card_present)
+        .map(|r| r.spec())
+        .collect()
+}
+
+/// Lists NFC keys with `list` every `interval` until `stop` is set or the
+/// receiver is gone; sends [`Msg::NfcKeys`] only when the list changed.
+pub fn watch_nfc<F>(list: F, tx: &Sender<Msg>, stop: &AtomicBool, interval: Duration)
+where
+    F: Fn() -> Vec<String>,
+{
+    let mut last: Option<Vec<String>> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let now = list();
+        if last.as_ref() != Some(&now) {
+            if tx.send(Msg::NfcKeys(now.clone())).is_err() {
                 return;
             }
             last = Some(now);
@@ -477,6 +517,33 @@ mod tests {
             PinAnswer::Pin(p) => Some(p.to_string()),
             _ => None,
         }
+    }
+
+    #[test]
+    fn nfc_watcher_sends_only_changes() {
+        let card = || vec!["pcsc:Reader 0".to_string()];
+        let script = Mutex::new(vec![vec![], vec![], card(), card(), vec![]]);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        let s2 = Arc::clone(&stop);
+        let list = move || {
+            let mut v = script.lock().unwrap();
+            if v.len() == 1 {
+                s2.store(true, Ordering::Relaxed);
+            }
+            v.remove(0)
+        };
+        watch_nfc(list, &tx, &stop, Duration::ZERO);
+        drop(tx);
+        let got: Vec<Msg> = rx.iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                Msg::NfcKeys(vec![]),
+                Msg::NfcKeys(card()),
+                Msg::NfcKeys(vec![])
+            ]
+        );
     }
 
     #[test]

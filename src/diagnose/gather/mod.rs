@@ -1,10 +1,11 @@
 //! Gathering [`Environment`] facts from a [`System`]: the OS and session
 //! kind ([`os`]), installed browsers ([`browsers`]) and FIDO device access
-//! ([`hid`]). Every probe is bounded; anything that cannot be read is simply
+//! ([`hid`]); NFC readers ([`nfc`]) only on request. Every probe is bounded; anything that cannot be read is simply
 //! left unknown.
 
 pub mod browsers;
 pub mod hid;
+pub mod nfc;
 pub mod os;
 
 use super::facts::Environment;
@@ -21,5 +22,6 @@ pub fn gather_environment(sys: &dyn System) -> Environment {
         session,
         browsers,
         hid,
+        nfc: None,
     }
 }
