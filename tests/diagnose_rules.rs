@@ -1024,7 +1024,10 @@ fn shipped_content_has_text_for_every_finding_in_both_languages() {
     let src = ContentSource::Embedded;
     for lang in Lang::ALL {
         let t = FindingTexts::load(&src, lang).unwrap();
-        for id in FindingId::ALL {
+        for id in FindingId::ALL
+            .iter()
+            .filter(|i| !FindingId::FROM_FAILURES.contains(i))
+        {
             let text = t
                 .get(id.as_str())
                 .unwrap_or_else(|| panic!("{lang}: no text for {id}"));

@@ -1,26 +1,34 @@
-//! `check` and `report`: gather facts about this computer, probe the key(s),
-//! and print the verdict or a help-desk report.
+//! `check` and `report`: gather facts about this computer (or take the one a
+//! user describes with `--os/--browser`), probe the key(s), and print the
+//! verdict or a help-desk report.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use fido_doctor::content::compat::{BrowserId, OsFamily};
+use fido_doctor::content::ui::UiText;
 use fido_doctor::content::{ContentSource, Lang};
+use fido_doctor::diagnose::report::exit_key;
 use fido_doctor::diagnose::{self, DiagnosisContent, KeyFacts, RealSystem, Report, Severity};
 use fido_doctor::transport::{DeviceSpec, TransportError, hid};
 
 use super::keys::run_probe;
-use crate::cli::{CheckArgs, ReportArgs, ReportFormat};
+use crate::cli::{CheckArgs, DescribedComputer, PinArgs, ReportArgs, ReportFormat};
+
+/// Width of the plain-text verdict (the text is indented by 7 columns).
+const TEXT_WIDTH: usize = 72;
 
 fn exit(report: &Report) -> ExitCode {
     ExitCode::from(u8::try_from(report.exit_code()).unwrap_or(2))
 }
 
 /// Probes the chosen device, or every attached key when none is chosen.
-/// A key that cannot be opened becomes a fact too (permission denied, gone…).
+/// A key that cannot be opened becomes a fact too (nothing at that address,
+/// permission denied, address in use…).
 fn probe_keys(
     device: Option<&str>,
-    pin_stdin: bool,
+    pin: PinArgs,
     progress: bool,
     content: &DiagnosisContent,
 ) -> anyhow::Result<Vec<KeyFacts>> {
@@ -34,11 +42,21 @@ fn probe_keys(
     };
     let mut keys = Vec::new();
     for target in targets {
-        let facts = match run_probe(Some(&target), pin_stdin, progress) {
-            Ok(report) => diagnose::keys_from_probes(std::slice::from_ref(&report), content),
+        let facts = match run_probe(Some(&target), pin, progress, &content.labels) {
+            Ok((report, notes)) => {
+                let mut facts =
+                    diagnose::keys_from_probes(std::slice::from_ref(&report), content);
+                // The probe only knows that no PIN came; say why.
+                if let Some(code) = notes.failure_code() {
+                    for f in facts.iter_mut().filter_map(|k| k.failure.as_mut()) {
+                        if f.code == "pin-declined" {
+                            f.code = code.to_string();
+                        }
+                    }
+                }
+                facts
+            }
             Err(e) => match e.downcast_ref::<TransportError>() {
-                // Nothing at that address: the same as no key at all.
-                Some(TransportError::NotFound(_)) => Vec::new(),
                 Some(t) => vec![KeyFacts::open_failed(&target, t)],
                 None => return Err(e),
             },
@@ -53,17 +71,38 @@ fn probe_keys(
     Ok(keys)
 }
 
+fn load_content(source: &ContentSource, lang: Lang) -> anyhow::Result<DiagnosisContent> {
+    DiagnosisContent::load(source, lang).context("loading content")
+}
+
+/// The verdict: for this computer, or for the computer described with
+/// `--os/--browser` (then the key, when one is named, is judged as it would
+/// be there, and this computer is not looked at).
 fn build_report(
-    source: &ContentSource,
-    lang: Lang,
+    content: &DiagnosisContent,
     device: Option<&str>,
-    pin_stdin: bool,
+    computer: &DescribedComputer,
+    pin: PinArgs,
     progress: bool,
 ) -> anyhow::Result<Report> {
-    let content = DiagnosisContent::load(source, lang).context("loading content")?;
-    let env = diagnose::gather_environment(&RealSystem);
-    let keys = probe_keys(device, pin_stdin, progress, &content)?;
-    Ok(diagnose::diagnose(env, keys, &content))
+    match described(computer) {
+        Some((os, browser)) => {
+            let keys = match device {
+                Some(_) => probe_keys(device, pin, progress, content)?,
+                None => Vec::new(),
+            };
+            Ok(diagnose::what_if_with_keys(os, browser, keys, content))
+        }
+        None => {
+            let env = diagnose::gather_environment(&RealSystem);
+            let keys = probe_keys(device, pin, progress, content)?;
+            Ok(diagnose::diagnose(env, keys, content))
+        }
+    }
+}
+
+fn described(c: &DescribedComputer) -> Option<(OsFamily, BrowserId)> {
+    c.os.zip(c.browser)
 }
 
 fn severity_tag(s: Severity) -> &'static str {
@@ -75,60 +114,80 @@ fn severity_tag(s: Severity) -> &'static str {
     }
 }
 
-/// The verdict as plain text for a terminal.
-fn describe(report: &Report) -> String {
+/// The verdict as plain text for a terminal: Markdown rendered (no `**`,
+/// no backticks), guide pages named by title.
+fn describe(report: &Report, content: &DiagnosisContent, ui: &UiText) -> String {
+    let t = &content.labels;
     let mut s = String::new();
     for f in &report.findings {
         let _ = writeln!(s, "{} {}", severity_tag(f.severity), f.title);
-        for line in f.explain.lines().chain(f.fix.lines()) {
-            if !line.trim().is_empty() {
-                let _ = writeln!(s, "       {line}");
+        for part in [&f.explain, &f.fix] {
+            if part.trim().is_empty() {
+                continue;
+            }
+            for line in fido_doctor::tui::print::markdown_text(part, ui, TEXT_WIDTH).lines() {
+                if line.trim().is_empty() {
+                    s.push('\n');
+                } else {
+                    let _ = writeln!(s, "       {line}");
+                }
             }
         }
-        if let Some(step) = &f.guide_step {
-            let _ = writeln!(s, "       guide: {step}");
+        if let Some(title) = &f.guide_title {
+            let _ = writeln!(s, "       {}", t.fill("check.guide", &[("title", title)]));
         }
         s.push('\n');
     }
     let sum = &report.summary;
+    let meaning = t.get(&format!("exit.{}", exit_key(report.exit_code())));
     let _ = writeln!(
         s,
-        "{} failure(s), {} warning(s), {} note(s), {} ok; exit code {}",
-        sum.fail,
-        sum.warn,
-        sum.info,
-        sum.ok,
-        report.exit_code()
+        "{}",
+        t.fill(
+            "check.summary",
+            &[
+                ("fail", &sum.fail),
+                ("warn", &sum.warn),
+                ("info", &sum.info),
+                ("ok", &sum.ok),
+                ("code", &report.exit_code()),
+                ("meaning", &meaning),
+            ]
+        )
     );
     s
 }
 
 /// `fido-doctor check`.
 pub fn check(args: &CheckArgs, source: &ContentSource, lang: Lang) -> anyhow::Result<ExitCode> {
-    let report = match (args.os, args.browser) {
-        (Some(os), Some(browser)) => {
-            let content = DiagnosisContent::load(source, lang).context("loading content")?;
-            diagnose::what_if(os, browser, &content)
-        }
-        _ => build_report(
-            source,
-            lang,
-            args.device.device.as_deref(),
-            args.pin_stdin,
-            !args.device.json,
-        )?,
-    };
+    let content = load_content(source, lang)?;
+    let report = build_report(
+        &content,
+        args.device.device.as_deref(),
+        &args.computer,
+        args.pin,
+        !args.device.json,
+    )?;
     if args.device.json {
-        println!("{}", report.to_json()?);
+        super::out_line(&report.to_json()?)?;
     } else {
-        print!("{}", describe(&report));
+        let ui = UiText::load(source, lang).context("loading content")?;
+        super::out(&describe(&report, &content, &ui))?;
     }
     Ok(exit(&report))
 }
 
-/// `fido-doctor report`.
+/// `fido-doctor report`: the exit code tells the verdict, whether the
+/// report goes to standard output or to a file.
 pub fn report(args: &ReportArgs, source: &ContentSource, lang: Lang) -> anyhow::Result<ExitCode> {
-    let mut report = build_report(source, lang, args.device.as_deref(), args.pin_stdin, true)?;
+    let content = load_content(source, lang)?;
+    let mut report = build_report(
+        &content,
+        args.device.as_deref(),
+        &args.computer,
+        args.pin,
+        true,
+    )?;
     if args.redact {
         report.redact();
     }
@@ -141,7 +200,7 @@ pub fn report(args: &ReportArgs, source: &ContentSource, lang: Lang) -> anyhow::
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("report written to {}", path.display());
         }
-        None => print!("{text}"),
+        None => super::out(&text)?,
     }
     Ok(exit(&report))
 }

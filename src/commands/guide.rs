@@ -40,6 +40,6 @@ pub fn tui(
 /// `fido-doctor guide --print`.
 pub fn print(source: &ContentSource, lang: Lang, width: u16) -> anyhow::Result<ExitCode> {
     let content = load(source, lang)?;
-    print!("{}", tui::guide_text(&content, usize::from(width.max(20))));
+    super::out(&format!("{}", tui::guide_text(&content, usize::from(width.max(20)))))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -17,6 +17,12 @@ use fido_doctor::transport::DeviceSpec;
 use fido_doctor::transport::hid;
 
 use super::pin::{PromptPin, StdinPin};
+use crate::cli::PinArgs;
+use fido_doctor::content::text::Texts;
+use fido_doctor::content::Lang;
+use fido_doctor::diagnose::pin_safety::LastAttemptGuard;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How long the simulated user of a `sim:` device takes to touch the key on the command line.
 pub const SIM_TOUCH_DELAY: Duration = Duration::from_millis(300);
@@ -25,22 +31,22 @@ pub const SIM_TOUCH_DELAY: Duration = Duration::from_millis(300);
 pub fn list(json: bool) -> anyhow::Result<ExitCode> {
     let keys = hid::enumerate().context("listing HID devices")?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&keys)?);
+        super::out_line(&format!("{}", serde_json::to_string_pretty(&keys)?))?;
         return Ok(ExitCode::SUCCESS);
     }
     if keys.is_empty() {
-        println!("No FIDO security key found (HID usage page 0xF1D0).");
-        println!("Plug one in, or practise with: fido-doctor --device sim:modern");
+        super::out_line(&format!("No FIDO security key found (HID usage page 0xF1D0)."))?;
+        super::out_line(&format!("Plug one in, or practise with: fido-doctor --device sim:modern"))?;
     }
     for k in &keys {
-        println!(
+        super::out_line(&format!(
             "hid:{}  {:04x}:{:04x}  {} {}",
             k.path,
             k.vendor_id,
             k.product_id,
             k.manufacturer.as_deref().unwrap_or("?"),
             k.product.as_deref().unwrap_or("?")
-        );
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -60,20 +66,21 @@ pub fn info(device: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     let report = probe::info(dev, &ProbeOptions::default())
         .with_context(|| format!("asking {spec} what it is"))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::out_line(&format!("{}", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print!("{}", describe_key(&report));
+        super::out(&format!("{}", describe_key(&report)))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `fido-doctor probe`: exit code 0 when every stage verified, 2 otherwise.
-pub fn probe(device: Option<&str>, pin_stdin: bool, json: bool) -> anyhow::Result<ExitCode> {
-    let report = run_probe(device, pin_stdin, !json)?;
+pub fn probe(device: Option<&str>, pin: PinArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let texts = Texts::embedded(Lang::detect(|k| std::env::var(k).ok()));
+    let (report, _) = run_probe(device, pin, !json, &texts)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::out_line(&format!("{}", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print!("{}", describe_probe(&report));
+        super::out(&format!("{}", describe_probe(&report)))?;
     }
     Ok(if report.all_ok() {
         ExitCode::SUCCESS
@@ -82,19 +89,49 @@ pub fn probe(device: Option<&str>, pin_stdin: bool, json: bool) -> anyhow::Resul
     })
 }
 
+/// Why a probe got no PIN, beyond "none was entered".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PinNotes {
+    /// The key had one attempt left and `--allow-last-pin-attempt` was not given.
+    pub last_attempt_withheld: bool,
+    /// A PIN was needed but there was no terminal to ask on.
+    pub no_prompt: bool,
+}
+
+impl PinNotes {
+    /// The failure code that says why no PIN was given, when one applies.
+    pub fn failure_code(self) -> Option<&'static str> {
+        if self.last_attempt_withheld {
+            Some("last-pin-attempt-withheld")
+        } else if self.no_prompt {
+            Some("no-pin-prompt")
+        } else {
+            None
+        }
+    }
+}
+
 /// Opens the selected device and runs the full probe, showing progress on
-/// stderr when `progress` is set.
+/// stderr when `progress` is set. The PIN comes from stdin or a prompt,
+/// never spending the last attempt unless `pin.allow_last_pin_attempt`.
 pub fn run_probe(
     device: Option<&str>,
-    pin_stdin: bool,
+    pin_args: PinArgs,
     progress: bool,
-) -> anyhow::Result<ProbeReport> {
+    texts: &Texts,
+) -> anyhow::Result<(ProbeReport, PinNotes)> {
     let (_, dev) = open_selected(device)?;
-    let mut pin: Box<dyn PinSource> = if pin_stdin {
-        Box::new(StdinPin::new())
+    let mut no_prompt = Arc::new(AtomicBool::new(false));
+    let inner: Box<dyn PinSource> = if pin_args.pin_stdin {
+        Box::new(StdinPin::new(texts.clone()))
     } else {
-        Box::new(RememberedPin::new(PromptPin))
+        let prompt = PromptPin::new(texts.clone());
+        no_prompt = prompt.no_terminal();
+        Box::new(RememberedPin::new(prompt))
     };
+    let guard = LastAttemptGuard::new(inner, pin_args.allow_last_pin_attempt);
+    let withheld = guard.withheld();
+    let mut pin: Box<dyn PinSource> = Box::new(guard);
     let cancel = CancelHandle::default();
     let ctrl_c = cancel.clone();
     // Ctrl-C sends CTAPHID_CANCEL to the key instead of killing us mid-command.
@@ -104,13 +141,21 @@ pub fn run_probe(
             eprintln!("{line}");
         }
     };
-    Ok(probe::run(
+    let report = probe::run(
         dev,
         &ProbeOptions::default(),
         pin.as_mut(),
         &mut on_event,
         &cancel,
-    ))
+    );
+    let notes = PinNotes {
+        last_attempt_withheld: withheld.load(Ordering::SeqCst),
+        no_prompt: no_prompt.load(Ordering::SeqCst),
+    };
+    if notes.last_attempt_withheld && progress {
+        eprintln!("{}", texts.get("pin.last_refused"));
+    }
+    Ok((report, notes))
 }
 
 fn progress_line(e: ProbeEvent) -> Option<String> {

@@ -3,8 +3,12 @@
 //! zeroized memory and is never printed.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use fido_doctor::content::text::Texts;
 use fido_doctor::ctap::probe::{PinSource, RememberedPin};
+use fido_doctor::diagnose::pin_safety::pin_warning;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::terminal;
 use zeroize::Zeroizing;
@@ -14,19 +18,24 @@ use zeroize::Zeroizing;
 /// [`RememberedPin`] to reuse the PIN for each operation of a probe.
 pub struct StdinPin {
     read: bool,
+    texts: Texts,
 }
 
 impl StdinPin {
-    /// A remembered source reading one line from stdin.
-    pub fn new() -> RememberedPin<StdinPin> {
-        RememberedPin::new(StdinPin { read: false })
+    /// A remembered source reading one line from stdin; warnings about the
+    /// attempts left go to stderr in the language of `texts`.
+    pub fn new(texts: Texts) -> RememberedPin<StdinPin> {
+        RememberedPin::new(StdinPin { read: false, texts })
     }
 }
 
 impl PinSource for StdinPin {
-    fn pin(&mut self, _retries: Option<u32>) -> Option<Zeroizing<String>> {
+    fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
         if std::mem::replace(&mut self.read, true) {
             return None;
+        }
+        if let Some(w) = pin_warning(&self.texts, retries) {
+            eprintln!("{w}");
         }
         let mut line = Zeroizing::new(String::new());
         std::io::stdin().lock().read_line(&mut line).ok()?;
@@ -35,19 +44,42 @@ impl PinSource for StdinPin {
     }
 }
 
-/// Asks on the terminal with echo off, showing `*` per character.
-/// Declines when there is no terminal.
-pub struct PromptPin;
+/// Asks on the terminal with echo off, showing `*` per character, after
+/// saying what the attempts left mean. Declines when there is no terminal,
+/// and records that (see [`PromptPin::no_terminal`]).
+pub struct PromptPin {
+    texts: Texts,
+    no_terminal: Arc<AtomicBool>,
+}
+
+impl PromptPin {
+    /// A prompt in the language of `texts`.
+    pub fn new(texts: Texts) -> PromptPin {
+        PromptPin {
+            texts,
+            no_terminal: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A flag that turns true when a PIN was needed but there was no terminal to ask on.
+    pub fn no_terminal(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.no_terminal)
+    }
+}
 
 impl PinSource for PromptPin {
     fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
         if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            self.no_terminal.store(true, Ordering::SeqCst);
             return None;
         }
         let mut err = std::io::stderr();
+        if let Some(w) = pin_warning(&self.texts, retries) {
+            eprintln!("{w}");
+        }
         match retries {
-            Some(n) => eprint!("PIN of the security key ({n} attempts left, Esc to cancel): "),
-            None => eprint!("PIN of the security key (Esc to cancel): "),
+            Some(n) => eprint!("{}", self.texts.fill("pin.prompt", &[("n", &n)])),
+            None => eprint!("{}", self.texts.get("pin.prompt_unknown")),
         }
         let _ = err.flush();
         terminal::enable_raw_mode().ok()?;

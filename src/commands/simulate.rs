@@ -73,10 +73,10 @@ pub fn scenarios(json: bool) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|s| serde_json::json!({ "name": s.name, "summary": s.summary, "device": format!("sim:{}", s.name) }))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        super::out_line(&format!("{}", serde_json::to_string_pretty(&rows)?))?;
     } else {
         for s in all {
-            println!("sim:{:<18} {}", s.name, s.summary);
+            super::out_line(&format!("sim:{:<18} {}", s.name, s.summary))?;
         }
     }
     Ok(ExitCode::SUCCESS)

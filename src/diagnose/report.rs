@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::content::Lang;
+use crate::content::failures::{FailureOutcome, FailureSeverity, FailureTable};
 use crate::content::findings::{FindingText, FindingTexts};
+use crate::content::text::Texts;
+use crate::content::ContentSource;
 
 use super::facts::Environment;
 use super::findings::{Finding, FindingId, Severity};
@@ -22,6 +24,10 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_WARN: i32 = 1;
 /// Exit code when something fails.
 pub const EXIT_FAIL: i32 = 2;
+/// Exit code when the check could not run (cancelled, no PIN prompt, key hung…).
+pub const EXIT_COULD_NOT_RUN: i32 = 3;
+/// Exit code for a usage error (bad arguments), as in BSD's sysexits.
+pub const EXIT_USAGE: i32 = 64;
 
 /// The program that wrote the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,6 +62,15 @@ pub struct ReportFinding {
     pub fix: String,
     /// Guide step that helps, if any.
     pub guide_step: Option<String>,
+    /// Title of that guide step, as students see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guide_title: Option<String>,
+    /// The probe's failure code, when the finding reports a stopped check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// For a stopped check: the key failed, or the check could not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<FailureOutcome>,
     /// The placeholder values used.
     pub placeholders: BTreeMap<String, String>,
 }
@@ -92,8 +107,12 @@ pub struct Report {
     pub findings: Vec<ReportFinding>,
     /// Counts per severity.
     pub summary: Summary,
-    /// Process exit code for this report (0 ok, 1 warnings, 2 failures).
+    /// Process exit code for this report (0 ok, 1 warnings, 2 failures,
+    /// 3 could not run).
     pub exit_code: i32,
+    /// Labels of the Markdown form, in the report's language.
+    #[serde(skip)]
+    pub labels: Texts,
 }
 
 /// Exit code for a set of findings: 2 with any failure, 1 with any warning, else 0.
@@ -106,30 +125,105 @@ pub fn exit_code_for(findings: &[Finding]) -> i32 {
     }
 }
 
+/// Exit code for rendered findings: 2 when something fails (a stopped check
+/// that could not run does not count as a failure of the key), else 3 when a
+/// check could not run, else 1 with any warning, else 0.
+pub fn exit_code_for_report(findings: &[ReportFinding]) -> i32 {
+    let could_not_run = |f: &&ReportFinding| f.outcome == Some(FailureOutcome::CouldNotRun);
+    if findings
+        .iter()
+        .any(|f| f.severity == Severity::Fail && !could_not_run(&f))
+    {
+        EXIT_FAIL
+    } else if findings.iter().any(|f| could_not_run(&f)) {
+        EXIT_COULD_NOT_RUN
+    } else if findings.iter().any(|f| f.severity == Severity::Warn) {
+        EXIT_WARN
+    } else {
+        EXIT_OK
+    }
+}
+
+fn severity_of(s: FailureSeverity) -> Severity {
+    match s {
+        FailureSeverity::Ok => Severity::Ok,
+        FailureSeverity::Info => Severity::Info,
+        FailureSeverity::Warn => Severity::Warn,
+        FailureSeverity::Fail => Severity::Fail,
+    }
+}
+
+/// "the key did not answer" → "The key did not answer." (a reason written to
+/// follow "Reason:" as a sentence of its own).
+pub fn as_sentence(reason: &str) -> String {
+    let r = reason.trim();
+    let mut out: String = match r.chars().next() {
+        Some(c) => c.to_uppercase().chain(r.chars().skip(1)).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?', '。', ')', '）']) {
+        let wide = out
+            .chars()
+            .last()
+            .is_some_and(|c| unicode_width::UnicodeWidthChar::width(c) == Some(2));
+        out.push(if wide { '。' } else { '.' });
+    }
+    out
+}
+
+/// Everything a report is rendered with, in one language.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportTexts<'a> {
+    /// Advice per finding id.
+    pub findings: &'a FindingTexts,
+    /// Words per failure code.
+    pub failures: &'a FailureTable,
+    /// Guide page titles by id.
+    pub guide_titles: &'a BTreeMap<String, String>,
+    /// Labels.
+    pub labels: &'a Texts,
+}
+
 /// The texts of `f` in `texts`' language with its placeholders filled; a
 /// `{model}`, `{browser}` or `{os}` the rules could not name reads "this
 /// key", "the browser", "this computer" in that language.
 pub fn render_finding(f: &Finding, texts: &FindingTexts) -> Option<FindingText> {
-    let ja = texts.lang() == Lang::Ja;
-    let mut values = f.placeholders.clone();
-    let mut defaults = Vec::new();
-    for (name, en, jp) in [
-        ("model", "this key", "このキー"),
-        ("browser", "the browser", "ブラウザ"),
-        ("os", "this computer", "このコンピュータ"),
-    ] {
-        if !values.contains_key(name) {
-            values.insert(name.to_string(), if ja { jp } else { en }.to_string());
-            defaults.push(en);
-        }
-    }
+    let labels = Texts::embedded(texts.lang());
+    let values = with_defaults(f, &labels);
     let mut text = texts.render(f.id.as_str(), &values)?;
-    for d in defaults {
-        for part in [&mut text.title, &mut text.explain, &mut text.fix] {
+    capitalise_defaults(f, &labels, [&mut text.title, &mut text.explain, &mut text.fix]);
+    Some(text)
+}
+
+const DEFAULT_PLACEHOLDERS: [(&str, &str); 3] = [
+    ("model", "report.default_model"),
+    ("browser", "report.default_browser"),
+    ("os", "report.default_os"),
+];
+
+/// The finding's placeholder values plus "this key", "the browser", "this
+/// computer" (in the labels' language) for the ones the rules could not name.
+fn with_defaults(f: &Finding, labels: &Texts) -> BTreeMap<String, String> {
+    let mut values = f.placeholders.clone();
+    for (name, key) in DEFAULT_PLACEHOLDERS {
+        values
+            .entry(name.to_string())
+            .or_insert_with(|| labels.get(key));
+    }
+    values
+}
+
+fn capitalise_defaults<const N: usize>(f: &Finding, labels: &Texts, parts: [&mut String; N]) {
+    let defaults: Vec<String> = DEFAULT_PLACEHOLDERS
+        .iter()
+        .filter(|(name, _)| !f.placeholders.contains_key(*name))
+        .map(|(_, key)| labels.get(key))
+        .collect();
+    for part in parts {
+        for d in &defaults {
             *part = capitalise_at_sentence_start(part, d);
         }
     }
-    Some(text)
 }
 
 /// "this key is old. this key…" → "This key is old. This key…": a default
@@ -145,8 +239,13 @@ fn capitalise_at_sentence_start(text: &str, phrase: &str) -> String {
         let before = format!("{out}{}", &rest[..at]);
         let trimmed = before.trim_end();
         let opens = trimmed.is_empty() || trimmed.ends_with(['.', '!', '?', ':', '\n']);
+        let capital = if capital.is_ascii() {
+            capital.as_str()
+        } else {
+            phrase
+        };
         out.push_str(&rest[..at]);
-        out.push_str(if opens { &capital } else { phrase });
+        out.push_str(if opens { capital } else { phrase });
         rest = &rest[at + phrase.len()..];
     }
     out.push_str(rest);
@@ -154,58 +253,72 @@ fn capitalise_at_sentence_start(text: &str, phrase: &str) -> String {
 }
 
 impl Report {
-    /// Renders `findings` with `texts` (a finding without text keeps its id
-    /// as title) and assembles the report.
+    /// Renders `findings` with `texts` and the built-in failure table and
+    /// labels of the same language (see [`Report::build_with`]).
     pub fn build(
         environment: Environment,
         keys: Vec<KeyFacts>,
         findings: &[Finding],
         texts: &FindingTexts,
     ) -> Report {
-        let mut summary = Summary::default();
-        let rendered: Vec<ReportFinding> = findings
+        let lang = texts.lang();
+        let failures = FailureTable::load(&ContentSource::Embedded, lang)
+            .expect("the built-in failure table loads");
+        let labels = Texts::embedded(lang);
+        let titles = BTreeMap::new();
+        Report::build_with(
+            environment,
+            keys,
+            findings,
+            ReportTexts {
+                findings: texts,
+                failures: &failures,
+                guide_titles: &titles,
+                labels: &labels,
+            },
+        )
+    }
+
+    /// Renders `findings` and assembles the report. A finding that reports
+    /// a stopped check takes its words, severity and outcome from the
+    /// failure table; any other finding without text keeps its id as title.
+    pub fn build_with(
+        environment: Environment,
+        keys: Vec<KeyFacts>,
+        findings: &[Finding],
+        texts: ReportTexts<'_>,
+    ) -> Report {
+        let mut rendered: Vec<ReportFinding> = findings
             .iter()
-            .map(|f| {
-                match f.severity {
-                    Severity::Ok => summary.ok += 1,
-                    Severity::Info => summary.info += 1,
-                    Severity::Warn => summary.warn += 1,
-                    Severity::Fail => summary.fail += 1,
-                }
-                let text = render_finding(f, texts);
-                let guide_step = f.guide_step.clone().or_else(|| {
-                    text.as_ref()
-                        .and_then(|t| t.guide_step().map(str::to_string))
-                });
-                let (title, explain, fix) = match text {
-                    Some(t) => (t.title, t.explain, t.fix),
-                    None => (f.id.as_str().to_string(), String::new(), String::new()),
-                };
-                ReportFinding {
-                    id: f.id,
-                    severity: f.severity,
-                    title,
-                    explain,
-                    fix,
-                    guide_step,
-                    placeholders: f.placeholders.clone(),
-                }
-            })
+            .map(|f| render_one(f, &texts))
             .collect();
+        // Severities may have changed: most severe first again.
+        rendered.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        let mut summary = Summary::default();
+        for f in &rendered {
+            match f.severity {
+                Severity::Ok => summary.ok += 1,
+                Severity::Info => summary.info += 1,
+                Severity::Warn => summary.warn += 1,
+                Severity::Fail => summary.fail += 1,
+            }
+        }
         Report {
             schema_version: SCHEMA_VERSION,
             generated_by: GeneratedBy::default(),
-            lang: texts.lang().code().to_string(),
+            lang: texts.findings.lang().code().to_string(),
             redacted: false,
             environment,
             keys,
+            exit_code: exit_code_for_report(&rendered),
             findings: rendered,
             summary,
-            exit_code: exit_code_for(findings),
+            labels: texts.labels.clone(),
         }
     }
 
-    /// 0 when all is well, 1 with warnings, 2 with failures.
+    /// 0 when all is well, 1 with warnings, 2 with failures, 3 when a check
+    /// could not run.
     pub fn exit_code(&self) -> i32 {
         self.exit_code
     }
@@ -267,28 +380,29 @@ impl Report {
 
     /// Markdown for pasting into a help-desk ticket, labels in the report's language.
     pub fn to_markdown(&self) -> String {
-        let ja = Lang::parse(&self.lang) == Some(Lang::Ja);
-        let l = |en: &'static str, jp: &'static str| if ja { jp } else { en };
+        let t = &self.labels;
+        let l = |k: &str| t.get(k);
         let mut md = String::new();
         md.push_str(&format!(
             "# {} ({} {})\n\n",
-            l("Security key diagnosis", "セキュリティキー診断"),
+            l("report.title"),
             self.generated_by.name,
             self.generated_by.version
         ));
         let s = &self.summary;
         md.push_str(&format!(
-            "**{}:** FAIL {} · WARN {} · INFO {} · OK {}  \n**{}:** {}\n\n",
-            l("Summary", "概要"),
+            "**{}:** FAIL {} · WARN {} · INFO {} · OK {}  \n**{}:** {} ({})\n\n",
+            l("report.summary"),
             s.fail,
             s.warn,
             s.info,
             s.ok,
-            l("Exit code", "終了コード"),
-            self.exit_code
+            l("report.exit_code"),
+            self.exit_code,
+            l(&format!("exit.{}", exit_key(self.exit_code))),
         ));
 
-        md.push_str(&format!("## {}\n\n", l("Computer", "コンピュータ")));
+        md.push_str(&format!("## {}\n\n", l("report.computer")));
         let os = &self.environment.os;
         let mut os_line = os.family.display_name().to_string();
         let extra: Vec<&str> = [
@@ -315,19 +429,15 @@ impl Report {
             kinds.push("WSL".into());
         }
         if ses.container {
-            kinds.push(l("container", "コンテナ").into());
+            kinds.push(l("report.container"));
         }
         if let Some(vm) = &ses.vm {
             kinds.push(format!("VM ({vm})"));
         }
         if kinds.is_empty() {
-            kinds.push(l("local", "ローカル").into());
+            kinds.push(l("report.local"));
         }
-        md.push_str(&format!(
-            "- {}: {}\n",
-            l("Session", "セッション"),
-            kinds.join(", ")
-        ));
+        md.push_str(&format!("- {}: {}\n", l("report.session"), kinds.join(", ")));
         let browsers: Vec<String> = self
             .environment
             .browsers
@@ -346,9 +456,9 @@ impl Report {
             .collect();
         md.push_str(&format!(
             "- {}: {}\n",
-            l("Browsers", "ブラウザ"),
+            l("report.browsers"),
             if browsers.is_empty() {
-                l("none found", "見つかりません").to_string()
+                l("report.none_found")
             } else {
                 browsers.join(", ")
             }
@@ -359,20 +469,20 @@ impl Report {
                 "- hidraw: {} / FIDO {} / {} {}\n",
                 hid.hidraw_total,
                 hid.hidraw_fido,
-                l("not accessible", "アクセス不可"),
+                l("report.not_accessible"),
                 hid.hidraw_fido_unreadable.len()
             ));
         }
         if let Some(e) = hid.windows_elevated {
             md.push_str(&format!(
                 "- {}: {}\n",
-                l("Administrator", "管理者"),
-                yes_no(e, ja)
+                l("report.administrator"),
+                yes_no(e, t)
             ));
         }
         md.push('\n');
 
-        md.push_str(&format!("## {}\n\n", l("Findings", "診断結果")));
+        md.push_str(&format!("## {}\n\n", l("report.findings")));
         for f in &self.findings {
             md.push_str(&format!(
                 "### [{}] {}\n\n",
@@ -384,99 +494,156 @@ impl Report {
                 md.push_str("\n\n");
             }
             if !f.fix.trim().is_empty() {
-                md.push_str(&format!("**{}:** {}\n\n", l("Fix", "対処"), f.fix.trim()));
+                // The fix may be a list: it starts on a line of its own.
+                md.push_str(&format!("**{}:**\n\n{}\n\n", l("report.fix"), f.fix.trim()));
             }
-            md.push_str(&format!("`{}`\n\n", f.id));
+            if let Some(g) = &f.guide_title {
+                md.push_str(&format!("{}: {g}\n\n", l("report.guide")));
+            }
+            let id = match &f.failure {
+                Some(code) => format!("{} / {code}", f.id),
+                None => f.id.to_string(),
+            };
+            md.push_str(&format!("{}: `{id}`\n\n", l("report.finding_id")));
         }
 
-        md.push_str(&format!("## {}\n\n", l("Keys", "キー")));
+        md.push_str(&format!("## {}\n\n", l("report.keys")));
         if self.keys.is_empty() {
-            md.push_str(l(
-                "No key was probed.\n\n",
-                "キーは検査されていません。\n\n",
-            ));
+            md.push_str(&format!("{}\n\n", l("report.no_key")));
         }
         for (i, k) in self.keys.iter().enumerate() {
             md.push_str(&format!(
                 "### {} {}: {}\n\n",
-                l("Key", "キー"),
+                l("report.key"),
                 i + 1,
                 k.display_name()
             ));
-            md.push_str(&key_markdown(k, ja));
+            md.push_str(&key_markdown(k, t));
             md.push('\n');
         }
         md
     }
 }
 
-fn yes_no(b: bool, ja: bool) -> &'static str {
-    match (b, ja) {
-        (true, false) => "yes",
-        (false, false) => "no",
-        (true, true) => "はい",
-        (false, true) => "いいえ",
+/// The `exit.*` text key for an exit code.
+pub fn exit_key(code: i32) -> &'static str {
+    match code {
+        EXIT_OK => "ok",
+        EXIT_WARN => "warn",
+        EXIT_FAIL => "fail",
+        EXIT_COULD_NOT_RUN => "could_not_run",
+        _ => "usage",
     }
 }
 
-fn key_markdown(k: &KeyFacts, ja: bool) -> String {
-    let l = |en: &'static str, jp: &'static str| if ja { jp } else { en };
-    let mut rows: Vec<(String, String)> = vec![(l("Device", "デバイス").into(), k.device.clone())];
+fn render_one(f: &Finding, texts: &ReportTexts<'_>) -> ReportFinding {
+    let values = with_defaults(f, texts.labels);
+    let (mut title, mut explain, mut fix, severity, outcome, guide) = match &f.failure {
+        Some(code) => {
+            let t = texts.failures.render(code, &values);
+            let guide = t.guide_step().map(str::to_string);
+            (
+                t.title,
+                as_sentence(&t.reason),
+                t.fix,
+                severity_of(t.severity),
+                Some(t.outcome),
+                guide,
+            )
+        }
+        None => match texts.findings.render(f.id.as_str(), &values) {
+            Some(t) => {
+                let guide = t.guide_step().map(str::to_string);
+                (t.title, t.explain, t.fix, f.severity, None, guide)
+            }
+            None => (
+                f.id.as_str().to_string(),
+                String::new(),
+                String::new(),
+                f.severity,
+                None,
+                None,
+            ),
+        },
+    };
+    capitalise_defaults(f, texts.labels, [&mut title, &mut explain, &mut fix]);
+    let guide_step = f.guide_step.clone().or(guide);
+    let guide_title = guide_step
+        .as_ref()
+        .and_then(|g| texts.guide_titles.get(g).cloned());
+    ReportFinding {
+        id: f.id,
+        severity,
+        title,
+        explain,
+        fix,
+        guide_step,
+        guide_title,
+        failure: f.failure.clone(),
+        outcome,
+        placeholders: f.placeholders.clone(),
+    }
+}
+
+fn yes_no(b: bool, t: &Texts) -> String {
+    t.get(if b { "report.yes" } else { "report.no" })
+}
+
+fn key_markdown(k: &KeyFacts, t: &Texts) -> String {
+    let l = |k: &str| t.get(k);
+    let mut rows: Vec<(String, String)> = vec![(l("report.device"), k.device.clone())];
     if let Some(p) = &k.product {
-        rows.push((l("Product", "製品").into(), p.clone()));
+        rows.push((l("report.product"), p.clone()));
     }
     if let Some(id) = &k.usb_id {
         rows.push(("USB ID".into(), id.clone()));
     }
     if let Some(p) = k.protocol {
         let proto = match p {
-            Protocol::Fido2 => "FIDO2",
-            Protocol::U2fOnly => l("U2F only", "U2F のみ"),
+            Protocol::Fido2 => "FIDO2".to_string(),
+            Protocol::U2fOnly => l("report.u2f_only"),
         };
         let v = if k.versions.is_empty() {
-            proto.to_string()
+            proto
         } else {
             format!("{proto} ({})", k.versions.join(", "))
         };
-        rows.push((l("Protocol", "プロトコル").into(), v));
+        rows.push((l("report.protocol"), v));
     }
     if let Some(a) = &k.aaguid {
         rows.push(("AAGUID".into(), a.clone()));
     }
     if let Some(e) = k.eligible {
-        rows.push((
-            l("Entra attestation list", "Entra 証明書リスト").into(),
-            yes_no(e, ja).into(),
-        ));
+        rows.push((l("report.eligible"), yes_no(e, t)));
     }
     if let Some(fw) = &k.firmware {
-        rows.push((l("Firmware", "ファームウェア").into(), fw.clone()));
+        rows.push((l("report.firmware"), fw.clone()));
     }
     if let Some(p) = k.client_pin {
         let s = match p {
-            PinState::Unsupported => l("not supported", "非対応"),
-            PinState::NotSet => l("not set", "未設定"),
-            PinState::Set => l("set", "設定済み"),
+            PinState::Unsupported => l("report.pin_unsupported"),
+            PinState::NotSet => l("report.pin_not_set"),
+            PinState::Set => l("report.pin_set"),
         };
         let s = match k.pin_retries {
-            Some(r) => format!("{s} ({} {r})", l("tries left:", "残り回数:")),
-            None => s.to_string(),
+            Some(r) => format!("{s} ({} {r})", l("report.tries_left")),
+            None => s,
         };
         rows.push(("PIN".into(), s));
     }
     if let Some(rk) = k.rk {
-        let mut s = yes_no(rk, ja).to_string();
+        let mut s = yes_no(rk, t);
         if let Some(n) = k.rk_remaining {
-            s.push_str(&format!(" ({} {n})", l("free slots:", "空き:")));
+            s.push_str(&format!(" ({} {n})", l("report.free_slots")));
         }
-        rows.push((l("Discoverable credentials", "パスキー保存").into(), s));
+        rows.push((l("report.discoverable"), s));
     }
     if let Some(h) = k.hmac_secret {
-        rows.push(("hmac-secret".into(), yes_no(h, ja).into()));
+        rows.push(("hmac-secret".into(), yes_no(h, t)));
     }
     for (label, step) in [
-        (l("Test registration", "テスト登録"), &k.registration),
-        (l("Test sign-in", "テストサインイン"), &k.sign_in),
+        (l("report.test_registration"), &k.registration),
+        (l("report.test_signin"), &k.sign_in),
     ] {
         if let Some(s) = step {
             let mut v = if s.ok {
@@ -490,31 +657,25 @@ fn key_markdown(k: &KeyFacts, ja: bool) -> String {
             if let Some(e) = &s.error {
                 v.push_str(&format!(": {e}"));
             }
-            rows.push((label.into(), v));
+            rows.push((label, v));
         }
     }
     if let Some(v) = k.attestation_verified {
         let fmt = k.attestation_format.as_deref().unwrap_or("?");
         rows.push((
-            l("Attestation verified", "構成証明の検証").into(),
-            format!("{} ({fmt})", yes_no(v, ja)),
+            l("report.attestation"),
+            format!("{} ({fmt})", yes_no(v, t)),
         ));
     }
     if let Some(f) = &k.failure {
         rows.push((
-            l("Probe stopped", "検査中断").into(),
-            format!("{} [{}]: {}", f.stage, kebab(&f.kind), f.detail),
+            l("report.probe_stopped"),
+            format!("{} [{}]: {}", f.stage, f.code, f.detail),
         ));
     }
     rows.iter().map(|(a, b)| format!("- {a}: {b}\n")).collect()
 }
 
-fn kebab<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
 
 /// `hid:/dev/hidraw3` → `hid:<device 1>`; `udp:host:port` → `udp:<address>`;
 /// `sim:NAME` stays (it names a built-in scenario, nothing personal).

@@ -56,3 +56,19 @@ fn underline(out: &mut Vec<Line<'static>>, text: &str, ch: &str, width: usize) {
     out.extend(lines);
     out.push(Line::raw(ch.repeat(w)));
 }
+
+/// Markdown-light text (a finding's explanation or fix) as plain text
+/// wrapped to `width` columns: no `**`, no backticks, lists as lists,
+/// links as `text <url>`.
+pub fn markdown_text(text: &str, ui: &crate::content::ui::UiText, width: usize) -> String {
+    let o = DocOptions {
+        theme: Theme { color: false },
+        ui,
+        ascii: false,
+        markers: true,
+    };
+    match crate::content::markdown::parse(text, "text", 0) {
+        Ok(blocks) => lines_to_text(&blocks_lines(&blocks, width.max(20), &o)),
+        Err(_) => text.to_string(),
+    }
+}
