@@ -139,7 +139,7 @@ fn describe(report: &Report, content: &DiagnosisContent, ui: &UiText) -> String 
         s.push('\n');
     }
     let sum = &report.summary;
-    let meaning = t.get(&format!("exit.{}", exit_key(report.exit_code())));
+    let meaning = t.get(exit_key(report.exit_code()));
     let _ = writeln!(
         s,
         "{}",

@@ -399,7 +399,7 @@ impl Report {
             s.ok,
             l("report.exit_code"),
             self.exit_code,
-            l(&format!("exit.{}", exit_key(self.exit_code))),
+            l(exit_key(self.exit_code)),
         ));
 
         md.push_str(&format!("## {}\n\n", l("report.computer")));
@@ -525,14 +525,14 @@ impl Report {
     }
 }
 
-/// The `exit.*` text key for an exit code.
+/// The text key (`exit.*` in `text.toml`) that says what an exit code means.
 pub fn exit_key(code: i32) -> &'static str {
     match code {
-        EXIT_OK => "ok",
-        EXIT_WARN => "warn",
-        EXIT_FAIL => "fail",
-        EXIT_COULD_NOT_RUN => "could_not_run",
-        _ => "usage",
+        EXIT_OK => "exit.ok",
+        EXIT_WARN => "exit.warn",
+        EXIT_FAIL => "exit.fail",
+        EXIT_COULD_NOT_RUN => "exit.could_not_run",
+        _ => "exit.usage",
     }
 }
 

@@ -338,7 +338,9 @@ pub fn key_rules(ctx: &KeyContext, key: &KeyFacts) -> Vec<Finding> {
     let clean = !out
         .iter()
         .any(|f| matches!(f.severity, Severity::Warn | Severity::Fail));
-    if clean && key.protocol == Some(Protocol::Fido2) && key.failure.is_none() {
+    // "Ready" needs a test registration that went through, not only getInfo.
+    let registered = key.registration.as_ref().is_some_and(|r| r.ok);
+    if clean && key.protocol == Some(Protocol::Fido2) && key.failure.is_none() && registered {
         out.insert(0, mk(FindingId::OkKeyReady, Severity::Ok));
     }
     out
