@@ -300,7 +300,11 @@ pub fn key_rules(ctx: &KeyContext, key: &KeyFacts) -> Vec<Finding> {
         let access_rule_covers = f.kind == FailureKind::PermissionDenied
             && matches!(os, OsFamily::Linux | OsFamily::Chromeos | OsFamily::Windows);
         if !pin_rule_covers && !access_rule_covers {
-            let (id, sev) = failure_finding(f.kind);
+            let (id, sev) = match f.code.as_str() {
+                // Nothing was there to be unplugged.
+                "not-found" | "open-failed" => (FindingId::ProbeFailed, Severity::Warn),
+                _ => failure_finding(f.kind),
+            };
             let mut finding = mk(id, sev)
                 .with("stage", f.stage.clone())
                 .with("error", f.detail.clone())

@@ -158,7 +158,9 @@ fn plain_reason(app: &App, f: &Failure) -> Option<String> {
     let mut values = std::collections::BTreeMap::new();
     values.insert("detail".to_string(), f.message.clone());
     values.insert("device".to_string(), app.probe.as_ref()?.device.clone());
-    Some(table.render(f.code.as_str(), &values).reason)
+    Some(crate::diagnose::report::as_sentence(
+        &table.render(f.code.as_str(), &values).reason,
+    ))
 }
 
 /// Whether the check was stopped by the user.
@@ -347,7 +349,13 @@ fn readable_ids(app: &App, text: &str) -> String {
     // Longest first, so `pin-not-set-apple` goes before `pin-not-set`.
     ids.sort_by_key(|i| std::cmp::Reverse(i.len()));
     for id in ids {
-        if let Some(t) = content.texts.get(id)
+        let finding = id
+            .parse::<crate::diagnose::FindingId>()
+            .ok()
+            .map(|f| crate::diagnose::Finding::new(f, crate::diagnose::Severity::Info));
+        if let Some(t) = finding
+            .as_ref()
+            .and_then(|f| crate::diagnose::report::render_finding(f, &content.texts))
             && out.contains(id)
         {
             let quoted = match content.texts.lang() {
