@@ -4,17 +4,32 @@
 
 use ratatui::text::Line;
 
-use crate::content::guide::{Chapter, Content};
+use crate::content::ContentSource;
+use crate::content::compat::CompatMatrix;
+use crate::content::guide::{Chapter, Content, StepKind};
 
 use super::doc::{DocOptions, blocks_lines, lines_to_text, step_label};
 use super::theme::Theme;
+use super::widgets::compat::CompatTable;
 use super::wrap::{self, wrap};
 
 /// Default width of the printed guide.
 pub const DEFAULT_WIDTH: usize = 80;
 
-/// The whole guide as text wrapped to `width` columns (at least 20).
+/// The whole guide as text wrapped to `width` columns (at least 20), with
+/// the built-in OS x browser table on the compatibility page.
 pub fn guide_text(content: &Content, width: usize) -> String {
+    let matrix = CompatMatrix::load(&ContentSource::Embedded).ok();
+    guide_text_with(content, matrix.as_ref(), width)
+}
+
+/// The whole guide as text, with `matrix` drawn on the compatibility page.
+/// URLs are never split, so they still work when pasted.
+pub fn guide_text_with(content: &Content, matrix: Option<&CompatMatrix>, width: usize) -> String {
+    wrap::with_whole_urls(|| guide_lines(content, matrix, width))
+}
+
+fn guide_lines(content: &Content, matrix: Option<&CompatMatrix>, width: usize) -> String {
     let width = width.max(20);
     let ui = &content.ui;
     let o = DocOptions {
@@ -42,6 +57,19 @@ pub fn guide_text(content: &Content, width: usize) -> String {
         underline(&mut out, &title, "-", width);
         out.push(Line::default());
         out.extend(blocks_lines(&step.body, width, &o));
+        if step.kind == StepKind::Compat
+            && let Some(matrix) = matrix
+        {
+            out.push(Line::default());
+            let table = CompatTable {
+                matrix,
+                lang: content.lang,
+                theme: Theme { color: false },
+                ascii: true,
+                highlight: &[],
+            };
+            out.extend(table.lines(width));
+        }
     }
     lines_to_text(&out)
 }
