@@ -324,5 +324,9 @@ fn a_device_that_is_not_there_is_named_not_reported_unplugged() {
         "{f}"
     );
     assert_eq!(f["outcome"], "could-not-run");
-    assert_eq!(out.status.code(), Some(3), "nothing was checked: could not run");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "nothing was checked: could not run"
+    );
 }

@@ -519,10 +519,16 @@ fn key_without_any_user_verification_fails() {
         ..ready_key()
     };
     let f = run(&linux_chrome(), std::slice::from_ref(&none));
-    assert_eq!(severity(&f, FindingId::PinUnsupported), Some(Severity::Fail));
+    assert_eq!(
+        severity(&f, FindingId::PinUnsupported),
+        Some(Severity::Fail)
+    );
     // A key that cannot have a PIN is not told that it has none "yet".
     assert!(!has(&f, FindingId::PinNotSet), "{f:?}");
-    let pu = f.iter().find(|x| x.id == FindingId::PinUnsupported).unwrap();
+    let pu = f
+        .iter()
+        .find(|x| x.id == FindingId::PinUnsupported)
+        .unwrap();
     assert_eq!(pu.failure.as_deref(), Some("pin-unsupported"));
     let bio = KeyFacts {
         uv: Some(true),

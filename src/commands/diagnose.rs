@@ -2,22 +2,17 @@
 //! user describes with `--os/--browser`), probe the key(s), and print the
 //! verdict or a help-desk report.
 
-use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use fido_doctor::content::compat::{BrowserId, OsFamily};
 use fido_doctor::content::ui::UiText;
 use fido_doctor::content::{ContentSource, Lang};
-use fido_doctor::diagnose::report::exit_key;
-use fido_doctor::diagnose::{self, DiagnosisContent, KeyFacts, RealSystem, Report, Severity};
+use fido_doctor::diagnose::{self, DiagnosisContent, KeyFacts, RealSystem, Report};
 use fido_doctor::transport::{DeviceSpec, TransportError, hid};
 
 use super::keys::run_probe;
 use crate::cli::{CheckArgs, DescribedComputer, PinArgs, ReportArgs, ReportFormat};
-
-/// Width of the plain-text verdict (the text is indented by 7 columns).
-const TEXT_WIDTH: usize = 72;
 
 fn exit(report: &Report) -> ExitCode {
     ExitCode::from(u8::try_from(report.exit_code()).unwrap_or(2))
@@ -44,8 +39,7 @@ fn probe_keys(
     for target in targets {
         let facts = match run_probe(Some(&target), pin, progress, &content.labels) {
             Ok((report, notes)) => {
-                let mut facts =
-                    diagnose::keys_from_probes(std::slice::from_ref(&report), content);
+                let mut facts = diagnose::keys_from_probes(std::slice::from_ref(&report), content);
                 // The probe only knows that no PIN came; say why.
                 if let Some(code) = notes.failure_code() {
                     for f in facts.iter_mut().filter_map(|k| k.failure.as_mut()) {
@@ -105,59 +99,6 @@ fn described(c: &DescribedComputer) -> Option<(OsFamily, BrowserId)> {
     c.os.zip(c.browser)
 }
 
-fn severity_tag(s: Severity) -> &'static str {
-    match s {
-        Severity::Ok => "[ OK ]",
-        Severity::Info => "[INFO]",
-        Severity::Warn => "[WARN]",
-        Severity::Fail => "[FAIL]",
-    }
-}
-
-/// The verdict as plain text for a terminal: Markdown rendered (no `**`,
-/// no backticks), guide pages named by title.
-fn describe(report: &Report, content: &DiagnosisContent, ui: &UiText) -> String {
-    let t = &content.labels;
-    let mut s = String::new();
-    for f in &report.findings {
-        let _ = writeln!(s, "{} {}", severity_tag(f.severity), f.title);
-        for part in [&f.explain, &f.fix] {
-            if part.trim().is_empty() {
-                continue;
-            }
-            for line in fido_doctor::tui::print::markdown_text(part, ui, TEXT_WIDTH).lines() {
-                if line.trim().is_empty() {
-                    s.push('\n');
-                } else {
-                    let _ = writeln!(s, "       {line}");
-                }
-            }
-        }
-        if let Some(title) = &f.guide_title {
-            let _ = writeln!(s, "       {}", t.fill("check.guide", &[("title", title)]));
-        }
-        s.push('\n');
-    }
-    let sum = &report.summary;
-    let meaning = t.get(exit_key(report.exit_code()));
-    let _ = writeln!(
-        s,
-        "{}",
-        t.fill(
-            "check.summary",
-            &[
-                ("fail", &sum.fail),
-                ("warn", &sum.warn),
-                ("info", &sum.info),
-                ("ok", &sum.ok),
-                ("code", &report.exit_code()),
-                ("meaning", &meaning),
-            ]
-        )
-    );
-    s
-}
-
 /// `fido-doctor check`.
 pub fn check(args: &CheckArgs, source: &ContentSource, lang: Lang) -> anyhow::Result<ExitCode> {
     let content = load_content(source, lang)?;
@@ -172,7 +113,11 @@ pub fn check(args: &CheckArgs, source: &ContentSource, lang: Lang) -> anyhow::Re
         super::out_line(&report.to_json()?)?;
     } else {
         let ui = UiText::load(source, lang).context("loading content")?;
-        super::out(&describe(&report, &content, &ui))?;
+        super::out(&fido_doctor::tui::print::verdict_text(
+            &report,
+            &content.labels,
+            &ui,
+        ))?;
     }
     Ok(exit(&report))
 }

@@ -18,8 +18,8 @@ use fido_doctor::transport::hid;
 
 use super::pin::{PromptPin, StdinPin};
 use crate::cli::PinArgs;
-use fido_doctor::content::text::Texts;
 use fido_doctor::content::Lang;
+use fido_doctor::content::text::Texts;
 use fido_doctor::diagnose::pin_safety::LastAttemptGuard;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,8 +35,12 @@ pub fn list(json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if keys.is_empty() {
-        super::out_line(&format!("No FIDO security key found (HID usage page 0xF1D0)."))?;
-        super::out_line(&format!("Plug one in, or practise with: fido-doctor --device sim:modern"))?;
+        super::out_line(&format!(
+            "No FIDO security key found (HID usage page 0xF1D0)."
+        ))?;
+        super::out_line(&format!(
+            "Plug one in, or practise with: fido-doctor --device sim:modern"
+        ))?;
     }
     for k in &keys {
         super::out_line(&format!(

@@ -229,7 +229,11 @@ mod tests {
     fn every_failure_code_has_an_entry_in_every_language() {
         for t in tables() {
             for code in FailureCode::ALL {
-                assert!(t.knows(code.as_str()), "{}: no entry for {code:?}", t.lang());
+                assert!(
+                    t.knows(code.as_str()),
+                    "{}: no entry for {code:?}",
+                    t.lang()
+                );
             }
             for code in EXPECTED_EXTRA {
                 assert!(t.knows(code), "{}: no entry for {code}", t.lang());
@@ -240,7 +244,10 @@ mod tests {
     #[test]
     fn languages_have_the_same_codes_severities_and_outcomes() {
         let [en, ja] = [&tables()[0], &tables()[1]].map(Clone::clone);
-        assert_eq!(en.codes().collect::<Vec<_>>(), ja.codes().collect::<Vec<_>>());
+        assert_eq!(
+            en.codes().collect::<Vec<_>>(),
+            ja.codes().collect::<Vec<_>>()
+        );
         for code in en.codes() {
             let (a, b) = (en.entry(code), ja.entry(code));
             assert_eq!(
@@ -261,7 +268,10 @@ mod tests {
             .chain(EXPECTED_EXTRA.iter().copied())
             .collect();
         for code in t.codes() {
-            assert!(known.contains(&code), "entry {code} matches no failure code");
+            assert!(
+                known.contains(&code),
+                "entry {code} matches no failure code"
+            );
         }
     }
 
@@ -282,7 +292,10 @@ mod tests {
     fn unknown_codes_show_the_technical_detail() {
         let t = &tables()[0];
         let mut v = BTreeMap::new();
-        v.insert("detail".to_string(), "CTAP2_ERR_VENDOR_FIRST (0xF0)".to_string());
+        v.insert(
+            "detail".to_string(),
+            "CTAP2_ERR_VENDOR_FIRST (0xF0)".to_string(),
+        );
         let r = t.render("brand-new-code", &v);
         assert!(r.reason.contains("CTAP2_ERR_VENDOR_FIRST"), "{}", r.reason);
         assert!(r.reason.contains("brand-new-code"), "{}", r.reason);
@@ -300,7 +313,10 @@ mod tests {
         for t in tables() {
             let c = t.entry("cancelled");
             let words = format!("{} {} {}", c.title, c.reason, c.fix).to_lowercase();
-            assert!(!words.contains("refus") && !words.contains("拒否"), "{words}");
+            assert!(
+                !words.contains("refus") && !words.contains("拒否"),
+                "{words}"
+            );
         }
     }
 

@@ -48,7 +48,10 @@ impl Texts {
         flatten("", &table, &mut map).map_err(|key| {
             let line = text
                 .lines()
-                .position(|l| l.trim_start().starts_with(key.rsplit('.').next().unwrap_or("")))
+                .position(|l| {
+                    l.trim_start()
+                        .starts_with(key.rsplit('.').next().unwrap_or(""))
+                })
                 .map_or(0, |i| i + 1);
             ContentError::invalid(path, line, format!("{key}: only text values are allowed"))
         })?;

@@ -3,10 +3,10 @@
 //! test registration and sign-in went, and the first failure, classified.
 
 use crate::content::aaguid::{Aaguid, AaguidTable};
+use crate::ctap::CtapError;
 use crate::ctap::probe::{
     Failure, FailureCode, KeyKind, KeyReport, Outcome, ProbeReport, Registration,
 };
-use crate::ctap::CtapError;
 use crate::ctap::status::CtapStatus;
 use crate::ctap::verify::attestation::AttestationKind;
 use crate::transport::TransportError;

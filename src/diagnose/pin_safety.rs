@@ -104,7 +104,11 @@ mod tests {
         assert!(!flag.load(Ordering::SeqCst));
         assert!(g.pin(Some(1)).is_none());
         assert!(flag.load(Ordering::SeqCst));
-        assert_eq!(asked.load(Ordering::SeqCst), 1, "the inner source was not asked");
+        assert_eq!(
+            asked.load(Ordering::SeqCst),
+            1,
+            "the inner source was not asked"
+        );
         let mut allowed = LastAttemptGuard::new(Box::new(Always(asked)), true);
         assert!(allowed.pin(Some(1)).is_some());
         assert!(!allowed.withheld().load(Ordering::SeqCst));

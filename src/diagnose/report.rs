@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::content::ContentSource;
 use crate::content::failures::{FailureOutcome, FailureSeverity, FailureTable};
 use crate::content::findings::{FindingText, FindingTexts};
 use crate::content::text::Texts;
-use crate::content::ContentSource;
 
 use super::facts::Environment;
 use super::findings::{Finding, FindingId, Severity};
@@ -191,7 +191,11 @@ pub fn render_finding(f: &Finding, texts: &FindingTexts) -> Option<FindingText> 
     let labels = Texts::embedded(texts.lang());
     let values = with_defaults(f, &labels);
     let mut text = texts.render(f.id.as_str(), &values)?;
-    capitalise_defaults(f, &labels, [&mut text.title, &mut text.explain, &mut text.fix]);
+    capitalise_defaults(
+        f,
+        &labels,
+        [&mut text.title, &mut text.explain, &mut text.fix],
+    );
     Some(text)
 }
 
@@ -288,10 +292,8 @@ impl Report {
         findings: &[Finding],
         texts: ReportTexts<'_>,
     ) -> Report {
-        let mut rendered: Vec<ReportFinding> = findings
-            .iter()
-            .map(|f| render_one(f, &texts))
-            .collect();
+        let mut rendered: Vec<ReportFinding> =
+            findings.iter().map(|f| render_one(f, &texts)).collect();
         // Severities may have changed: most severe first again.
         rendered.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let mut summary = Summary::default();
@@ -437,7 +439,11 @@ impl Report {
         if kinds.is_empty() {
             kinds.push(l("report.local"));
         }
-        md.push_str(&format!("- {}: {}\n", l("report.session"), kinds.join(", ")));
+        md.push_str(&format!(
+            "- {}: {}\n",
+            l("report.session"),
+            kinds.join(", ")
+        ));
         let browsers: Vec<String> = self
             .environment
             .browsers
@@ -662,10 +668,7 @@ fn key_markdown(k: &KeyFacts, t: &Texts) -> String {
     }
     if let Some(v) = k.attestation_verified {
         let fmt = k.attestation_format.as_deref().unwrap_or("?");
-        rows.push((
-            l("report.attestation"),
-            format!("{} ({fmt})", yes_no(v, t)),
-        ));
+        rows.push((l("report.attestation"), format!("{} ({fmt})", yes_no(v, t))));
     }
     if let Some(f) = &k.failure {
         rows.push((
@@ -675,7 +678,6 @@ fn key_markdown(k: &KeyFacts, t: &Texts) -> String {
     }
     rows.iter().map(|(a, b)| format!("- {a}: {b}\n")).collect()
 }
-
 
 /// `hid:/dev/hidraw3` → `hid:<device 1>`; `udp:host:port` → `udp:<address>`;
 /// `sim:NAME` stays (it names a built-in scenario, nothing personal).

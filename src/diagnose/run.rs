@@ -15,9 +15,9 @@ use crate::content::{ContentError, ContentSource, Lang};
 use crate::ctap::probe::ProbeReport;
 
 use super::facts::{BrowserId, Environment, OsFamily};
+use super::findings::Finding;
 use super::from_probe::key_facts;
 use super::keys::KeyFacts;
-use super::findings::Finding;
 use super::report::{Report, ReportTexts};
 use super::rules::{evaluate, evaluate_combo, sort};
 

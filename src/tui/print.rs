@@ -96,7 +96,76 @@ pub fn markdown_text(text: &str, ui: &crate::content::ui::UiText, width: usize) 
         markers: true,
     };
     match crate::content::markdown::parse(text, "text", 0) {
-        Ok(blocks) => lines_to_text(&blocks_lines(&blocks, width.max(20), &o)),
+        Ok(blocks) => {
+            wrap::with_whole_urls(|| lines_to_text(&blocks_lines(&blocks, width.max(20), &o)))
+        }
         Err(_) => text.to_string(),
     }
+}
+
+/// Width of the plain-text verdict's advice (indented by 7 columns).
+pub const VERDICT_WIDTH: usize = 72;
+
+fn severity_tag(s: crate::diagnose::Severity) -> &'static str {
+    use crate::diagnose::Severity;
+    match s {
+        Severity::Ok => "[ OK ]",
+        Severity::Info => "[INFO]",
+        Severity::Warn => "[WARN]",
+        Severity::Fail => "[FAIL]",
+    }
+}
+
+/// The verdict as plain text for `fido-doctor check`: each finding's title,
+/// its explanation and fix with the Markdown rendered (no `**`, no
+/// backticks), the guide page that helps by title, then the counts and what
+/// the exit code means. Labels come from `text.toml` (`check.*`, `exit.*`).
+pub fn verdict_text(
+    report: &crate::diagnose::Report,
+    labels: &crate::content::text::Texts,
+    ui: &crate::content::ui::UiText,
+) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for f in &report.findings {
+        let _ = writeln!(s, "{} {}", severity_tag(f.severity), f.title);
+        for part in [&f.explain, &f.fix] {
+            if part.trim().is_empty() {
+                continue;
+            }
+            for line in markdown_text(part, ui, VERDICT_WIDTH).lines() {
+                if line.trim().is_empty() {
+                    s.push('\n');
+                } else {
+                    let _ = writeln!(s, "       {line}");
+                }
+            }
+        }
+        if let Some(title) = &f.guide_title {
+            let _ = writeln!(
+                s,
+                "       {}",
+                labels.fill("check.guide", &[("title", title)])
+            );
+        }
+        s.push('\n');
+    }
+    let sum = &report.summary;
+    let meaning = labels.get(crate::diagnose::report::exit_key(report.exit_code()));
+    let _ = writeln!(
+        s,
+        "{}",
+        labels.fill(
+            "check.summary",
+            &[
+                ("fail", &sum.fail),
+                ("warn", &sum.warn),
+                ("info", &sum.info),
+                ("ok", &sum.ok),
+                ("code", &report.exit_code()),
+                ("meaning", &meaning),
+            ]
+        )
+    );
+    s
 }

@@ -177,7 +177,9 @@ fn rediagnose_with_known_keys(app: &mut App) -> Option<Command> {
         return None;
     }
     app.diagnosis.running = true;
-    Some(Command::Diagnose(app.keys.facts.values().cloned().collect()))
+    Some(Command::Diagnose(
+        app.keys.facts.values().cloned().collect(),
+    ))
 }
 
 fn keep_selection(app: &mut App, selected: Option<String>) {
@@ -272,7 +274,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Command> {
     let (w, h) = app.size;
     if !layout::fits(Rect::new(0, 0, w, h)) {
         // Nothing acts behind the "terminal too small" screen but quitting.
-        return matches!(key.code, KeyCode::Char('q')).then(|| quit(app)).flatten();
+        return matches!(key.code, KeyCode::Char('q'))
+            .then(|| quit(app))
+            .flatten();
     }
     if app.help {
         // Any key closes the overlay (Esc and q too, without quitting).

@@ -129,9 +129,8 @@ impl CompatLabels {
     /// The labels in `lang` (from `{lang}/text.toml`, table `compat`).
     pub fn for_lang(lang: Lang) -> &'static CompatLabels {
         static LABELS: std::sync::OnceLock<[CompatLabels; 2]> = std::sync::OnceLock::new();
-        let all = LABELS.get_or_init(|| {
-            Lang::ALL.map(|l| CompatLabels::from_texts(&Texts::embedded(l), l))
-        });
+        let all = LABELS
+            .get_or_init(|| Lang::ALL.map(|l| CompatLabels::from_texts(&Texts::embedded(l), l)));
         &all[usize::from(lang == Lang::Ja)]
     }
 
@@ -412,7 +411,10 @@ impl CompatTable<'_> {
 
         // Sources.
         out.push(Line::default());
-        out.extend(wrap(&[Span::styled(l.sources.as_str(), t.heading())], width));
+        out.extend(wrap(
+            &[Span::styled(l.sources.as_str(), t.heading())],
+            width,
+        ));
         for (label, src) in [
             (&l.guide_source, &self.matrix.guide),
             (&l.microsoft_source, &self.matrix.microsoft),

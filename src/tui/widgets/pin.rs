@@ -21,9 +21,15 @@ pub fn lines(app: &App, entry: &PinEntry, width: usize) -> Vec<Line<'static>> {
     if !entry.confirmed {
         let mut out = wrap(&[Span::styled(p.warn_last.clone(), t.warning())], width);
         out.push(Line::default());
-        out.extend(wrap(&[Span::styled(p.confirm_last.clone(), t.bold())], width));
+        out.extend(wrap(
+            &[Span::styled(p.confirm_last.clone(), t.bold())],
+            width,
+        ));
         out.push(Line::default());
-        out.extend(wrap(&[Span::styled(p.confirm_keys.clone(), t.key())], width));
+        out.extend(wrap(
+            &[Span::styled(p.confirm_keys.clone(), t.key())],
+            width,
+        ));
         return out;
     }
     let mut out = Vec::new();
@@ -34,7 +40,10 @@ pub fn lines(app: &App, entry: &PinEntry, width: usize) -> Vec<Line<'static>> {
             out.push(Line::default());
         }
         PinRisk::Last => {
-            out.extend(wrap(&[Span::styled(p.warn_last.clone(), t.warning())], width));
+            out.extend(wrap(
+                &[Span::styled(p.warn_last.clone(), t.warning())],
+                width,
+            ));
             out.push(Line::default());
         }
         PinRisk::Normal => {}

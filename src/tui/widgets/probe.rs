@@ -163,12 +163,17 @@ fn plain_reason(app: &App, f: &Failure) -> Option<String> {
     ))
 }
 
-/// Whether the check was stopped by the user.
-fn cancelled(p: &ProbeView) -> bool {
-    p.report
-        .as_ref()
-        .and_then(failure)
-        .is_some_and(|(_, f)| f.code == crate::ctap::probe::FailureCode::Cancelled)
+/// Whether the check did not finish (cancelled, no touch, key silent…):
+/// then nothing is known that a browser would show.
+fn did_not_finish(app: &App, p: &ProbeView) -> bool {
+    let Some((_, f)) = p.report.as_ref().and_then(failure) else {
+        return false;
+    };
+    f.code == crate::ctap::probe::FailureCode::Cancelled
+        || app.diagnosis.diagnosis_content.as_ref().is_some_and(|c| {
+            c.failures.entry(f.code.as_str()).outcome
+                == crate::content::failures::FailureOutcome::CouldNotRun
+        })
 }
 
 /// Findings about the key itself (not about the computer or browser).
@@ -211,11 +216,7 @@ fn verdict_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
     let failed = match (&p.report, &p.open_error) {
         (Some(r), _) if r.all_ok() => None,
         (Some(r), _) => Some(match failure(r) {
-            Some((stage, f)) => (
-                stage,
-                plain_reason(app, f),
-                f.message.clone(),
-            ),
+            Some((stage, f)) => (stage, plain_reason(app, f), f.message.clone()),
             None => (Stage::Authenticate, None, String::new()),
         }),
         (None, Some(e)) => Some((Stage::Info, None, e.clone())),
@@ -321,7 +322,7 @@ pub fn practice_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'stati
             ));
             out.extend(mockup_lines(m, width, &doc_options(app, false)));
         }
-    } else if cancelled(p) {
+    } else if did_not_finish(app, p) {
         // Nothing happened that a browser would show.
     } else if let Some(text) = app.scenarios.get(name) {
         let ok = p.report.as_ref().is_some_and(ProbeReport::all_ok)
