@@ -40,13 +40,8 @@ fn probe_keys(
         let facts = match run_probe(Some(&target), pin, progress, &content.labels) {
             Ok((report, notes)) => {
                 let mut facts = diagnose::keys_from_probes(std::slice::from_ref(&report), content);
-                // The probe only knows that no PIN came; say why.
-                if let Some(code) = notes.failure_code() {
-                    for f in facts.iter_mut().filter_map(|k| k.failure.as_mut()) {
-                        if f.code == "pin-declined" {
-                            f.code = code.to_string();
-                        }
-                    }
+                for k in &mut facts {
+                    apply_pin_notes(k, notes);
                 }
                 facts
             }
@@ -63,6 +58,25 @@ fn probe_keys(
         }
     }
     Ok(keys)
+}
+
+/// What the PIN requests showed: why no PIN came (the probe only knows that
+/// none did), and the attempts left after a wrong PIN (each wrong PIN uses
+/// one, so the count read before the last request is one too high).
+fn apply_pin_notes(k: &mut KeyFacts, notes: super::keys::PinNotes) {
+    let Some(f) = k.failure.as_mut() else {
+        return;
+    };
+    if matches!(f.code.as_str(), "pin-declined" | "pin-invalid")
+        && !notes.last_answered
+        && let Some(code) = notes.failure_code()
+    {
+        f.code = code.to_string();
+    }
+    if let Some(n) = notes.last_retries {
+        let wrong_last = f.code == "pin-invalid" && notes.last_answered;
+        k.pin_retries = Some(if wrong_last { n.saturating_sub(1) } else { n });
+    }
 }
 
 fn load_content(source: &ContentSource, lang: Lang) -> anyhow::Result<DiagnosisContent> {
