@@ -57,12 +57,21 @@ fn usage_errors_exit_64_and_help_states_the_exit_codes() {
     let help = run(&["--help"], "");
     assert_eq!(help.status.code(), Some(0));
     let text = String::from_utf8_lossy(&help.stdout);
-    for line in ["0   all ok", "1   warnings", "2   failures", "3   the check could not run", "64  usage error"] {
+    for line in [
+        "0   all ok",
+        "1   warnings",
+        "2   failures",
+        "3   the check could not run",
+        "64  usage error",
+    ] {
         assert!(text.contains(line), "{line:?} missing from --help:\n{text}");
     }
     let readme = include_str!("../README.md");
     assert!(readme.contains("| 64 | usage error"), "README states 64");
-    assert!(readme.contains("| 3 | the check could not run"), "README states 3");
+    assert!(
+        readme.contains("| 3 | the check could not run"),
+        "README states 3"
+    );
 }
 
 #[test]
@@ -82,13 +91,20 @@ fn a_closed_pipe_ends_quietly() {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(first.trim(), "{");
-    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
     let whole = bin()
         .args(["probe", "--device", "sim:modern", "--json"])
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), whole.status.code(), "the probe's own verdict: {err}");
+    assert_eq!(
+        out.status.code(),
+        whole.status.code(),
+        "the probe's own verdict: {err}"
+    );
 
     // Closed before anything is written (the probe takes a while).
     let mut child = bin()
@@ -110,7 +126,14 @@ fn report_to_a_file_exits_with_the_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.md");
     let path = path.to_str().unwrap();
-    let args = ["--device", "sim:u2f-only", "--os", "windows", "--browser", "edge"];
+    let args = [
+        "--device",
+        "sim:u2f-only",
+        "--os",
+        "windows",
+        "--browser",
+        "edge",
+    ];
     let to_file = run(&[&["report", "-o", path][..], &args[..]].concat(), "");
     let to_stdout = run(&[&["report"][..], &args[..]].concat(), "");
     assert_eq!(to_file.status.code(), to_stdout.status.code());
@@ -123,7 +146,15 @@ fn report_to_a_file_exits_with_the_verdict() {
 #[test]
 fn a_described_computer_is_judged_together_with_the_key() {
     let out = run(
-        &["check", "--os", "windows", "--browser", "edge", "--device", "sim:u2f-only"],
+        &[
+            "check",
+            "--os",
+            "windows",
+            "--browser",
+            "edge",
+            "--device",
+            "sim:u2f-only",
+        ],
         "",
     );
     let text = String::from_utf8_lossy(&out.stdout);
@@ -133,7 +164,10 @@ fn a_described_computer_is_judged_together_with_the_key() {
     // Plain text: Markdown rendered, guide pages by title, no ids.
     assert!(!text.contains("**") && !text.contains('`'), "{text}");
     assert!(text.contains("Guide page: "), "{text}");
-    assert!(!text.contains("guide: ") && !text.contains("key-u2f-only"), "{text}");
+    assert!(
+        !text.contains("guide: ") && !text.contains("key-u2f-only"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -160,7 +194,11 @@ fn an_address_in_use_is_not_no_such_device() {
         .find(|f| f["failure"] == "open-failed")
         .unwrap();
     assert!(
-        f["explain"].as_str().unwrap().to_lowercase().contains("in use"),
+        f["explain"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("in use"),
         "the OS's reason is shown: {f}"
     );
     assert_eq!(out.status.code(), Some(3));
@@ -180,7 +218,13 @@ fn a_wrong_pin_is_named_with_the_attempts_left() {
         .iter()
         .find(|f| f["failure"] == "pin-invalid")
         .unwrap();
-    assert!(f["fix"].as_str().unwrap().contains("Attempts left on the key: 7"), "{f}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("Attempts left on the key: 7"),
+        "{f}"
+    );
     assert!(!f["title"].as_str().unwrap().contains("nexpected"), "{f}");
     assert_eq!(out.status.code(), Some(2));
 }

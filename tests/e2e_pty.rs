@@ -839,3 +839,44 @@ fn no_panic_without_the_variable() {
         run.dump()
     );
 }
+
+/// Text of the diagnosis pane's "Press Enter to open:" label.
+fn open_label(lang: &str) -> String {
+    content_str(lang, "text.toml", "diagnosis.open_step").expect("diagnosis.open_step")
+}
+
+#[test]
+fn diagnosis_to_guide_and_back_with_esc() {
+    let mut pty = Pty::spawn(&["tui", "--device", "sim:modern"], 120, 40, "en_US.UTF-8");
+    pty.wait_for("sim:modern");
+    pty.send("\t");
+    let label = open_label("en");
+    let screen = pty.wait_for(&label);
+    // The diagnosis knows the key from --device: no "no key" finding.
+    assert!(
+        !screen.contains("No security key"),
+        "the diagnosis uses the --device key\n{}",
+        pty.dump()
+    );
+    let title = screen
+        .lines()
+        .find_map(|l| l.split_once(&label).map(|(_, t)| t))
+        .map(|t| t.trim_end_matches(['│', ' ']).trim().to_string())
+        .expect("a finding links a guide page");
+    pty.send("\r");
+    let guide = pty.wait_gone(&label);
+    assert!(
+        guide.contains(&title),
+        "the guide page opened\n{}",
+        pty.dump()
+    );
+    pty.send(ESC);
+    let back = pty.wait_for(&label);
+    assert!(
+        back.contains(&title),
+        "back on the same finding\n{}",
+        pty.dump()
+    );
+    pty.send("q");
+    pty.expect_clean_exit();
+}

@@ -209,7 +209,11 @@ fn the_simulator_scenarios_that_stop_are_named_not_generic() {
         ("pin-blocked", "pin-blocked"),
     ] {
         let report = support::diagnosis_of(&scenario_report(scenario), &dc);
-        let codes: Vec<_> = report.findings.iter().filter_map(|f| f.failure.clone()).collect();
+        let codes: Vec<_> = report
+            .findings
+            .iter()
+            .filter_map(|f| f.failure.clone())
+            .collect();
         assert!(
             codes.iter().any(|c| c == code),
             "{scenario}: {codes:?} lacks {code}"
@@ -230,11 +234,17 @@ fn a_key_that_cannot_have_a_pin_is_not_told_it_has_none_yet() {
     k.uv = None;
     let r = diagnose::diagnose(fake_env(), vec![k], &dc);
     assert!(
-        !r.findings.iter().any(|f| f.title == "The key has no PIN yet"),
+        !r.findings
+            .iter()
+            .any(|f| f.title == "The key has no PIN yet"),
         "{:?}",
         r.findings
     );
-    assert!(r.findings.iter().any(|f| f.failure.as_deref() == Some("pin-unsupported")));
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.failure.as_deref() == Some("pin-unsupported"))
+    );
 }
 
 #[test]
@@ -260,14 +270,20 @@ fn the_pin_window_warns_and_confirms_the_last_attempt() {
         }
         let screen = render_to_string(&app, 80, 24);
         assert!(screen.contains("****_"), "{lang}: {screen}");
-        assert!(!screen.contains("*****"), "{lang}: the y was not typed into the PIN");
+        assert!(
+            !screen.contains("*****"),
+            "{lang}: the y was not typed into the PIN"
+        );
         assert!(matches!(
             update(&mut app, key(KeyCode::Enter)),
             Some(Command::Pin(Some(_)))
         ));
         // Esc at the confirmation stops the check instead.
         update(&mut app, Msg::PinRequested { retries: Some(1) });
-        assert_eq!(update(&mut app, key(KeyCode::Esc)), Some(Command::CancelProbe));
+        assert_eq!(
+            update(&mut app, key(KeyCode::Esc)),
+            Some(Command::CancelProbe)
+        );
     }
 }
 
