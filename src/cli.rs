@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use fido_doctor::content::compat::{BrowserId, OsFamily};
+use fido_doctor::content::text::Texts;
 use fido_doctor::content::{ContentSource, Lang};
 
 /// A guide, live probes and a diagnosis for FIDO2 security keys used with
@@ -267,9 +268,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Some(Command::Check(a)) => diagnose::check(a, &source, lang),
         Some(Command::Report(a)) => diagnose::report(a, &source, lang),
-        Some(Command::List(a)) => keys::list(a.json),
+        Some(Command::List(a)) => keys::list(a.json, &Texts::load(&source, lang)?),
         Some(Command::Info(a)) => keys::info(a.device.as_deref(), a.json),
-        Some(Command::Probe(a)) => keys::probe(a.device.device.as_deref(), a.pin, a.device.json),
+        Some(Command::Probe(a)) => keys::probe(
+            a.device.device.as_deref(),
+            a.pin,
+            a.device.json,
+            &Texts::load(&source, lang)?,
+        ),
         Some(Command::Simulate(a)) => simulate::simulate(a),
         Some(Command::Scenarios(a)) => simulate::scenarios(a.json),
         Some(Command::Guide(a)) if a.print => guide::print(&source, lang, a.width),

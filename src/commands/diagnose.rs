@@ -157,7 +157,12 @@ pub fn report(args: &ReportArgs, source: &ContentSource, lang: Lang) -> anyhow::
     match &args.output {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("report written to {}", path.display());
+            eprintln!(
+                "{}",
+                content
+                    .labels
+                    .fill("report.written", &[("path", &path.display())])
+            );
         }
         None => super::out(&text)?,
     }

@@ -18,7 +18,6 @@ use fido_doctor::transport::hid;
 
 use super::pin::{PromptPin, StdinPin};
 use crate::cli::PinArgs;
-use fido_doctor::content::Lang;
 use fido_doctor::content::text::Texts;
 use fido_doctor::diagnose::pin_safety::LastAttemptGuard;
 use std::sync::Arc;
@@ -28,19 +27,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub const SIM_TOUCH_DELAY: Duration = Duration::from_millis(300);
 
 /// `fido-doctor list`.
-pub fn list(json: bool) -> anyhow::Result<ExitCode> {
+pub fn list(json: bool, texts: &Texts) -> anyhow::Result<ExitCode> {
     let keys = hid::enumerate().context("listing HID devices")?;
     if json {
-        super::out_line(&format!("{}", serde_json::to_string_pretty(&keys)?))?;
+        super::out_line(&serde_json::to_string_pretty(&keys)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     if keys.is_empty() {
-        super::out_line(&format!(
-            "No FIDO security key found (HID usage page 0xF1D0)."
-        ))?;
-        super::out_line(&format!(
-            "Plug one in, or practise with: fido-doctor --device sim:modern"
-        ))?;
+        super::out_line(&texts.get("list.none"))?;
+        super::out_line(&texts.get("list.hint"))?;
     }
     for k in &keys {
         super::out_line(&format!(
@@ -70,21 +65,25 @@ pub fn info(device: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     let report = probe::info(dev, &ProbeOptions::default())
         .with_context(|| format!("asking {spec} what it is"))?;
     if json {
-        super::out_line(&format!("{}", serde_json::to_string_pretty(&report)?))?;
+        super::out_line(&serde_json::to_string_pretty(&report)?)?;
     } else {
-        super::out(&format!("{}", describe_key(&report)))?;
+        super::out(&describe_key(&report))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `fido-doctor probe`: exit code 0 when every stage verified, 2 otherwise.
-pub fn probe(device: Option<&str>, pin: PinArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let texts = Texts::embedded(Lang::detect(|k| std::env::var(k).ok()));
-    let (report, _) = run_probe(device, pin, !json, &texts)?;
+pub fn probe(
+    device: Option<&str>,
+    pin: PinArgs,
+    json: bool,
+    texts: &Texts,
+) -> anyhow::Result<ExitCode> {
+    let (report, _) = run_probe(device, pin, !json, texts)?;
     if json {
-        super::out_line(&format!("{}", serde_json::to_string_pretty(&report)?))?;
+        super::out_line(&serde_json::to_string_pretty(&report)?)?;
     } else {
-        super::out(&format!("{}", describe_probe(&report)))?;
+        super::out(&describe_probe(&report))?;
     }
     Ok(if report.all_ok() {
         ExitCode::SUCCESS
@@ -166,7 +165,7 @@ pub fn run_probe(
     // Ctrl-C sends CTAPHID_CANCEL to the key instead of killing us mid-command.
     let _ = ctrlc::set_handler(move || ctrl_c.cancel());
     let mut on_event = |e: ProbeEvent| {
-        if let Some(line) = progress.then(|| progress_line(e)).flatten() {
+        if let Some(line) = progress.then(|| progress_line(e, texts)).flatten() {
             eprintln!("{line}");
         }
     };
@@ -189,17 +188,20 @@ pub fn run_probe(
     Ok((report, notes))
 }
 
-fn progress_line(e: ProbeEvent) -> Option<String> {
+fn progress_line(e: ProbeEvent, t: &Texts) -> Option<String> {
     Some(match e {
-        ProbeEvent::Stage(Stage::Info) => "- asking the key what it is".into(),
-        ProbeEvent::Stage(Stage::Register) => "- registering a throw-away credential".into(),
-        ProbeEvent::Stage(Stage::Authenticate) => "- signing in with it".into(),
-        ProbeEvent::TouchNeeded => "  touch your security key now (it blinks)".into(),
-        ProbeEvent::PinNeeded { .. } => "  the key asks for its PIN".into(),
-        ProbeEvent::StageDone { ok, elapsed, .. } => format!(
-            "  {} ({} ms)",
-            if ok { "done" } else { "failed" },
-            elapsed.as_millis()
+        ProbeEvent::Stage(Stage::Info) => t.get("progress.info"),
+        ProbeEvent::Stage(Stage::Register) => t.get("progress.register"),
+        ProbeEvent::Stage(Stage::Authenticate) => t.get("progress.signin"),
+        ProbeEvent::TouchNeeded => t.get("progress.touch"),
+        ProbeEvent::PinNeeded { .. } => t.get("progress.pin"),
+        ProbeEvent::StageDone { ok, elapsed, .. } => t.fill(
+            if ok {
+                "progress.done"
+            } else {
+                "progress.failed"
+            },
+            &[("ms", &elapsed.as_millis())],
         ),
         ProbeEvent::Processing => return None,
     })

@@ -73,7 +73,7 @@ pub fn scenarios(json: bool) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|s| serde_json::json!({ "name": s.name, "summary": s.summary, "device": format!("sim:{}", s.name) }))
             .collect();
-        super::out_line(&format!("{}", serde_json::to_string_pretty(&rows)?))?;
+        super::out_line(&serde_json::to_string_pretty(&rows)?)?;
     } else {
         for s in all {
             super::out_line(&format!("sim:{:<18} {}", s.name, s.summary))?;
