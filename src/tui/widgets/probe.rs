@@ -163,17 +163,13 @@ fn plain_reason(app: &App, f: &Failure) -> Option<String> {
     ))
 }
 
-/// Whether the check did not finish (cancelled, no touch, key silent…):
-/// then nothing is known that a browser would show.
-fn did_not_finish(app: &App, p: &ProbeView) -> bool {
-    let Some((_, f)) = p.report.as_ref().and_then(failure) else {
-        return false;
-    };
-    f.code == crate::ctap::probe::FailureCode::Cancelled
-        || app.diagnosis.diagnosis_content.as_ref().is_some_and(|c| {
-            c.failures.entry(f.code.as_str()).outcome
-                == crate::content::failures::FailureOutcome::CouldNotRun
-        })
+/// Whether the user stopped the check: then nothing happened that the
+/// scenario's description (what a browser shows) would be about.
+fn cancelled(p: &ProbeView) -> bool {
+    p.report
+        .as_ref()
+        .and_then(failure)
+        .is_some_and(|(_, f)| f.code == crate::ctap::probe::FailureCode::Cancelled)
 }
 
 /// Findings about the key itself (not about the computer or browser).
@@ -247,7 +243,7 @@ fn verdict_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
                 Some(plain) => {
                     let r = fill(&tx.reason, &[("reason", &plain)]);
                     out.extend(wrap(&[Span::styled(r, t.text())], width));
-                    if !detail.is_empty() {
+                    if !detail.is_empty() && !plain.contains(detail.as_str()) {
                         let d = fill(&tx.detail, &[("detail", &detail)]);
                         out.extend(wrap(&[Span::styled(d, t.dim())], width));
                     }
@@ -322,7 +318,7 @@ pub fn practice_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'stati
             ));
             out.extend(mockup_lines(m, width, &doc_options(app, false)));
         }
-    } else if did_not_finish(app, p) {
+    } else if cancelled(p) {
         // Nothing happened that a browser would show.
     } else if let Some(text) = app.scenarios.get(name) {
         let ok = p.report.as_ref().is_some_and(ProbeReport::all_ok)
