@@ -18,7 +18,9 @@ use fido_doctor::transport::hid;
 
 use super::pin::{PromptPin, StdinPin};
 use crate::cli::PinArgs;
+use fido_doctor::content::failures::{FailureOutcome, FailureTable};
 use fido_doctor::content::text::Texts;
+use fido_doctor::content::{ContentSource, Lang};
 use fido_doctor::diagnose::pin_safety::LastAttemptGuard;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,11 +87,26 @@ pub fn probe(
     } else {
         super::out(&describe_probe(&report))?;
     }
-    Ok(if report.all_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(ExitCode::from(probe_exit_code(&report)))
+}
+
+/// 0 when every stage verified; 3 when the probe stopped without finding
+/// out (cancelled, no touch, key silent… per the failure table), else 2.
+fn probe_exit_code(report: &ProbeReport) -> u8 {
+    if report.all_ok() {
+        return 0;
+    }
+    let code = report
+        .key
+        .failure()
+        .or_else(|| report.registration.failure())
+        .or_else(|| report.authentication.failure())
+        .map(|f| f.code.as_str());
+    let table = FailureTable::load(&ContentSource::Embedded, Lang::En).ok();
+    match (code, table) {
+        (Some(c), Some(t)) if t.entry(c).outcome == FailureOutcome::CouldNotRun => 3,
+        _ => 2,
+    }
 }
 
 /// Why a probe got no PIN, beyond "none was entered".
