@@ -269,7 +269,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Check(a)) => diagnose::check(a, &source, lang),
         Some(Command::Report(a)) => diagnose::report(a, &source, lang),
         Some(Command::List(a)) => keys::list(a.json, &Texts::load(&source, lang)?),
-        Some(Command::Info(a)) => keys::info(a.device.as_deref(), a.json),
+        Some(Command::Info(a)) => {
+            keys::info(a.device.as_deref(), a.json, &Texts::load(&source, lang)?)
+        }
         Some(Command::Probe(a)) => keys::probe(
             a.device.device.as_deref(),
             a.pin,

@@ -62,14 +62,14 @@ fn open_selected(device: Option<&str>) -> anyhow::Result<(DeviceSpec, OpenDevice
 }
 
 /// `fido-doctor info`.
-pub fn info(device: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+pub fn info(device: Option<&str>, json: bool, texts: &Texts) -> anyhow::Result<ExitCode> {
     let (spec, dev) = open_selected(device)?;
     let report = probe::info(dev, &ProbeOptions::default())
         .with_context(|| format!("asking {spec} what it is"))?;
     if json {
         super::out_line(&serde_json::to_string_pretty(&report)?)?;
     } else {
-        super::out(&describe_key(&report))?;
+        super::out(&describe_key(&report, texts))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -85,7 +85,7 @@ pub fn probe(
     if json {
         super::out_line(&serde_json::to_string_pretty(&report)?)?;
     } else {
-        super::out(&describe_probe(&report))?;
+        super::out(&describe_probe(&report, texts))?;
     }
     Ok(ExitCode::from(probe_exit_code(&report)))
 }
@@ -232,8 +232,9 @@ fn yes_no(v: Option<bool>) -> &'static str {
     }
 }
 
-/// Plain-text description of a key (for `info`).
-pub fn describe_key(k: &KeyReport) -> String {
+/// Plain-text description of a key (for `info`): protocol facts under
+/// technical labels, the verdict words from `text.toml`.
+pub fn describe_key(k: &KeyReport, t: &Texts) -> String {
     let mut s = String::new();
     let (maj, min, build) = k.init.device_version;
     let _ = writeln!(s, "device:        {}", k.device);
@@ -241,8 +242,8 @@ pub fn describe_key(k: &KeyReport) -> String {
         s,
         "kind:          {}",
         match k.kind {
-            KeyKind::Fido2 => "FIDO2 (CTAP2)",
-            KeyKind::U2fOnly => "U2F only (CTAP1): cannot be used for UTokyo Account",
+            KeyKind::Fido2 => t.get("info.kind_fido2"),
+            KeyKind::U2fOnly => t.get("info.kind_u2f"),
         }
     );
     let caps = k.init.capabilities;
@@ -284,27 +285,38 @@ pub fn describe_key(k: &KeyReport) -> String {
     s
 }
 
-fn outcome_line<T>(label: &str, o: &Outcome<T>) -> String {
+fn outcome_line<T>(label: &str, o: &Outcome<T>, failures: Option<&FailureTable>) -> String {
     match o {
         Outcome::Ok { elapsed, .. } => format!("{label:<14} ok ({} ms)", elapsed.as_millis()),
         Outcome::Failed { error, elapsed } => format!(
-            "{label:<14} FAILED ({} ms): {}",
+            "{label:<14} FAILED ({} ms): {}{}",
             elapsed.as_millis(),
+            failures
+                .and_then(|t| t.get(error.code.as_str()))
+                .map(|e| format!("{} - ", e.title))
+                .unwrap_or_default(),
             error.message
         ),
         Outcome::Skipped { reason } => format!("{label:<14} skipped: {reason}"),
     }
 }
 
-/// Plain-text description of a full probe.
-pub fn describe_probe(r: &ProbeReport) -> String {
+/// Plain-text description of a full probe; a failed stage is named with
+/// the failure table's title, then the technical message.
+pub fn describe_probe(r: &ProbeReport, t: &Texts) -> String {
+    let table = FailureTable::load(&ContentSource::Embedded, t.lang().unwrap_or(Lang::En)).ok();
+    let failures = table.as_ref();
     let mut s = String::new();
     if let Some(k) = r.key.ok() {
-        s.push_str(&describe_key(k));
+        s.push_str(&describe_key(k, t));
         s.push('\n');
     }
-    let _ = writeln!(s, "{}", outcome_line("key info", &r.key));
-    let _ = writeln!(s, "{}", outcome_line("registration", &r.registration));
+    let _ = writeln!(s, "{}", outcome_line("key info", &r.key, failures));
+    let _ = writeln!(
+        s,
+        "{}",
+        outcome_line("registration", &r.registration, failures)
+    );
     if let Some(reg) = r.registration.ok() {
         let _ = writeln!(
             s,
@@ -318,15 +330,19 @@ pub fn describe_probe(r: &ProbeReport) -> String {
                 .unwrap_or_default()
         );
     }
-    let _ = writeln!(s, "{}", outcome_line("sign-in", &r.authentication));
+    let _ = writeln!(
+        s,
+        "{}",
+        outcome_line("sign-in", &r.authentication, failures)
+    );
     let _ = writeln!(
         s,
         "\n{}",
-        if r.all_ok() {
-            "verdict: the key registered and signed in, both verified."
+        t.get(if r.all_ok() {
+            "probe.verdict_ok"
         } else {
-            "verdict: the probe did not complete; see above."
-        }
+            "probe.verdict_failed"
+        })
     );
     s
 }
