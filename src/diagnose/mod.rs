@@ -21,6 +21,7 @@ pub mod findings;
 pub mod from_probe;
 pub mod gather;
 pub mod keys;
+pub mod markdown;
 pub mod pin_safety;
 pub mod report;
 pub mod rules;
