@@ -8,6 +8,7 @@ use anyhow::Context;
 use fido_doctor::content::compat::{BrowserId, OsFamily};
 use fido_doctor::content::ui::UiText;
 use fido_doctor::content::{ContentSource, Lang};
+use fido_doctor::diagnose::pin_safety::retries_after;
 use fido_doctor::diagnose::{self, DiagnosisContent, KeyFacts, RealSystem, Report};
 use fido_doctor::transport::{DeviceSpec, TransportError, hid};
 
@@ -68,14 +69,13 @@ fn apply_pin_notes(k: &mut KeyFacts, notes: super::keys::PinNotes) {
         return;
     };
     if matches!(f.code.as_str(), "pin-declined" | "pin-invalid")
-        && !notes.last_answered
+        && !notes.last.answered
         && let Some(code) = notes.failure_code()
     {
         f.code = code.to_string();
     }
-    if let Some(n) = notes.last_retries {
-        let wrong_last = f.code == "pin-invalid" && notes.last_answered;
-        k.pin_retries = Some(if wrong_last { n.saturating_sub(1) } else { n });
+    if let Some(n) = retries_after(&f.code, notes.last) {
+        k.pin_retries = Some(n);
     }
 }
 

@@ -21,7 +21,7 @@ use crate::cli::PinArgs;
 use fido_doctor::content::failures::{FailureOutcome, FailureTable};
 use fido_doctor::content::text::Texts;
 use fido_doctor::content::{ContentSource, Lang};
-use fido_doctor::diagnose::pin_safety::LastAttemptGuard;
+use fido_doctor::diagnose::pin_safety::{LastAttemptGuard, LastPinRequest, PinTracker};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -116,27 +116,8 @@ pub struct PinNotes {
     pub last_attempt_withheld: bool,
     /// A PIN was needed but there was no terminal to ask on.
     pub no_prompt: bool,
-    /// The attempts left as the key reported them for the last PIN request.
-    pub last_retries: Option<u32>,
-    /// Whether a PIN was given for that last request.
-    pub last_answered: bool,
-}
-
-/// Remembers the attempts left and whether a PIN was given, for the last
-/// request (never the PIN itself).
-struct Track {
-    inner: Box<dyn PinSource>,
-    last: Arc<std::sync::Mutex<(Option<u32>, bool)>>,
-}
-
-impl PinSource for Track {
-    fn pin(&mut self, retries: Option<u32>) -> Option<zeroize::Zeroizing<String>> {
-        let pin = self.inner.pin(retries);
-        if let Ok(mut last) = self.last.lock() {
-            *last = (retries, pin.is_some());
-        }
-        pin
-    }
+    /// The last PIN request (attempts left, whether a PIN was given).
+    pub last: LastPinRequest,
 }
 
 impl PinNotes {
@@ -172,11 +153,9 @@ pub fn run_probe(
     };
     let guard = LastAttemptGuard::new(inner, pin_args.allow_last_pin_attempt);
     let withheld = guard.withheld();
-    let last = Arc::new(std::sync::Mutex::new((None, false)));
-    let mut pin: Box<dyn PinSource> = Box::new(Track {
-        inner: Box::new(guard),
-        last: Arc::clone(&last),
-    });
+    let tracker = PinTracker::new(Box::new(guard));
+    let last = tracker.last();
+    let mut pin: Box<dyn PinSource> = Box::new(tracker);
     let cancel = CancelHandle::default();
     let ctrl_c = cancel.clone();
     // Ctrl-C sends CTAPHID_CANCEL to the key instead of killing us mid-command.
@@ -196,8 +175,7 @@ pub fn run_probe(
     let notes = PinNotes {
         last_attempt_withheld: withheld.load(Ordering::SeqCst),
         no_prompt: no_prompt.load(Ordering::SeqCst),
-        last_retries: last.lock().map(|l| l.0).unwrap_or(None),
-        last_answered: last.lock().map(|l| l.1).unwrap_or(false),
+        last: last.lock().map(|l| *l).unwrap_or_default(),
     };
     if notes.last_attempt_withheld {
         eprintln!("{}", texts.get("pin.last_refused"));

@@ -82,6 +82,68 @@ impl PinSource for LastAttemptGuard {
     }
 }
 
+/// What the last PIN request of a check looked like: the attempts left the
+/// key reported for it, and whether a PIN was given (never the PIN).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LastPinRequest {
+    /// Attempts left as reported for the last request.
+    pub retries: Option<u32>,
+    /// Whether a PIN was given for it.
+    pub answered: bool,
+}
+
+/// Wraps a [`PinSource`] and records [`LastPinRequest`].
+pub struct PinTracker {
+    inner: Box<dyn PinSource>,
+    last: Arc<std::sync::Mutex<LastPinRequest>>,
+}
+
+impl PinTracker {
+    /// Tracks `inner`.
+    pub fn new(inner: Box<dyn PinSource>) -> Self {
+        PinTracker {
+            inner,
+            last: Arc::default(),
+        }
+    }
+
+    /// A handle to read the last request after the check.
+    pub fn last(&self) -> Arc<std::sync::Mutex<LastPinRequest>> {
+        Arc::clone(&self.last)
+    }
+}
+
+impl PinSource for PinTracker {
+    fn pin(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
+        let pin = self.inner.pin(retries);
+        if let Ok(mut last) = self.last.lock() {
+            *last = LastPinRequest {
+                retries,
+                answered: pin.is_some(),
+            };
+        }
+        pin
+    }
+}
+
+/// The attempts left after a check that stopped, from its last PIN request:
+/// a PIN given and refused used one (CTAP counts every wrong PIN), so the
+/// count reported before it is one too high. `None` when no PIN was asked
+/// or the check did not stop on a PIN matter.
+pub fn retries_after(failure_code: &str, last: LastPinRequest) -> Option<u32> {
+    let n = last.retries?;
+    match failure_code {
+        "pin-invalid" if last.answered => Some(n.saturating_sub(1)),
+        "pin-invalid"
+        | "pin-declined"
+        | "cancelled"
+        | "last-pin-attempt-withheld"
+        | "no-pin-prompt"
+        | "pin-auth-blocked" => Some(n),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +174,25 @@ mod tests {
         let mut allowed = LastAttemptGuard::new(Box::new(Always(asked)), true);
         assert!(allowed.pin(Some(1)).is_some());
         assert!(!allowed.withheld().load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_refused_pin_counts_one_attempt() {
+        let asked = LastPinRequest {
+            retries: Some(2),
+            answered: true,
+        };
+        assert_eq!(retries_after("pin-invalid", asked), Some(1));
+        let declined = LastPinRequest {
+            retries: Some(1),
+            answered: false,
+        };
+        assert_eq!(retries_after("pin-invalid", declined), Some(1));
+        assert_eq!(retries_after("touch-timeout", asked), None);
+        assert_eq!(
+            retries_after("pin-invalid", LastPinRequest::default()),
+            None
+        );
     }
 
     #[test]

@@ -347,7 +347,13 @@ pub fn run_probe(
             return;
         }
     };
-    let mut pin = ChannelPin::new(tx.clone(), pin_rx, PIN_TIMEOUT);
+    let tracker = crate::diagnose::pin_safety::PinTracker::new(Box::new(ChannelPin::new(
+        tx.clone(),
+        pin_rx,
+        PIN_TIMEOUT,
+    )));
+    let last_pin = tracker.last();
+    let mut pin = tracker;
     let sink = tx.clone();
     let mut on_event = move |e: ProbeEvent| {
         // Keepalives arrive every ~100 ms and change nothing on screen.
@@ -359,10 +365,21 @@ pub fn run_probe(
     if cancel.is_cancelled() {
         read_as_cancelled(&mut report);
     }
-    let keys = match &config.content {
+    let mut keys = match &config.content {
         Some(c) => diagnose::keys_from_probes(std::slice::from_ref(&report), c),
         None => Vec::new(),
     };
+    // The attempts left after a wrong PIN, not the count read before it.
+    let last = last_pin.lock().map(|l| *l).unwrap_or_default();
+    for k in &mut keys {
+        if let Some(n) = k
+            .failure
+            .as_ref()
+            .and_then(|f| crate::diagnose::pin_safety::retries_after(&f.code, last))
+        {
+            k.pin_retries = Some(n);
+        }
+    }
     if tx.send(Msg::ProbeFinished(Box::new(report))).is_err() {
         return;
     }

@@ -355,15 +355,38 @@ fn readable_ids(app: &App, text: &str) -> String {
             .and_then(|f| crate::diagnose::report::render_finding(f, &content.texts))
             && out.contains(id)
         {
+            // A count the description cannot know reads as "N".
+            let title = unfilled_as_n(&t.title);
             let quoted = match content.texts.lang() {
-                crate::content::Lang::Ja => format!("「{}」", t.title),
-                crate::content::Lang::En => format!("\"{}\"", t.title),
+                crate::content::Lang::Ja => format!("「{title}」"),
+                crate::content::Lang::En => format!("\"{title}\""),
             };
             out = out
                 .replace(&format!("(finding {id})"), &format!("({quoted})"))
                 .replace(id, &quoted);
         }
     }
+    out
+}
+
+/// `{retries}` and other unfilled placeholders become "N".
+fn unfilled_as_n(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        match rest[open..].find('}') {
+            Some(close) => {
+                out.push('N');
+                rest = &rest[open + close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
     out
 }
 
