@@ -334,3 +334,22 @@ fn nothing_acts_behind_the_too_small_screen() {
     assert_eq!(app.pane, fido_doctor::tui::Pane::Guide);
     assert_eq!(update(&mut app, ch('q')), Some(Command::Quit));
 }
+
+#[test]
+fn after_a_wrong_pin_the_keys_pane_counts_one_attempt_fewer() {
+    let mut app = app_at(content(Lang::En), &TuiOptions::default(), 80, 24);
+    app.diagnosis.diagnosis_content = Some(diagnosis_content(Lang::En));
+    app.probe = Some(ProbeView::new("sim:pin-low"));
+    update(&mut app, Msg::PinRequested { retries: Some(2) });
+    for c in "9999".chars() {
+        update(&mut app, ch(c));
+    }
+    assert!(matches!(
+        update(&mut app, key(KeyCode::Enter)),
+        Some(Command::Pin(Some(_)))
+    ));
+    let mut r = stopped_probe(FailureCode::PinInvalid);
+    r.device = "sim:pin-low".into();
+    update(&mut app, Msg::ProbeFinished(Box::new(r)));
+    assert_eq!(app.keys.facts["sim:pin-low"].pin_retries, Some(1));
+}

@@ -159,6 +159,8 @@ pub struct ProbeView {
     pub open_error: Option<String>,
     /// Esc was pressed; waiting for the check to stop.
     pub cancelling: bool,
+    /// The last PIN request: attempts left, whether a PIN was given.
+    pub last_pin: crate::diagnose::pin_safety::LastPinRequest,
 }
 
 impl ProbeView {
@@ -184,6 +186,7 @@ impl ProbeView {
             report: None,
             open_error: None,
             cancelling: false,
+            last_pin: Default::default(),
         }
     }
 

@@ -112,6 +112,10 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
         }
         Msg::PinRequested { retries } => {
             if let Some(p) = app.probe.as_mut().filter(|p| p.running()) {
+                p.last_pin = crate::diagnose::pin_safety::LastPinRequest {
+                    retries,
+                    answered: false,
+                };
                 p.pin = Some(PinEntry {
                     retries,
                     input: Zeroizing::new(String::new()),
@@ -232,7 +236,16 @@ fn outcome_status<T>(o: &Outcome<T>) -> StageStatus {
 
 fn on_probe_finished(app: &mut App, report: ProbeReport) {
     if let Some(content) = &app.diagnosis.diagnosis_content {
-        let facts = key_facts(&report, &content.aaguids);
+        let mut facts = key_facts(&report, &content.aaguids);
+        // After a wrong PIN the key has one attempt fewer than it said before.
+        let last = app.probe.as_ref().map(|p| p.last_pin).unwrap_or_default();
+        if let Some(n) = facts
+            .failure
+            .as_ref()
+            .and_then(|f| crate::diagnose::pin_safety::retries_after(&f.code, last))
+        {
+            facts.pin_retries = Some(n);
+        }
         app.keys.facts.insert(report.device.clone(), facts);
     }
     let Some(p) = app.probe.as_mut() else {
@@ -372,6 +385,7 @@ fn pin_key(app: &mut App, key: KeyEvent) -> Option<Command> {
         KeyCode::Enter if !entry.input.is_empty() => {
             let pin = std::mem::replace(&mut entry.input, Zeroizing::new(String::new()));
             p.pin = None;
+            p.last_pin.answered = true;
             Some(Command::Pin(Some(PinSecret(pin))))
         }
         KeyCode::Esc => {
