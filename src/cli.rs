@@ -7,12 +7,13 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use fido_doctor::content::compat::{BrowserId, OsFamily};
+use fido_doctor::content::text::Texts;
 use fido_doctor::content::{ContentSource, Lang};
 
 /// A guide, live probes and a diagnosis for FIDO2 security keys used with
 /// UTokyo Account (Microsoft Entra ID) multi-factor sign-in.
 #[derive(Debug, Parser)]
-#[command(name = "fido-doctor", version, about, long_about = None)]
+#[command(name = "fido-doctor", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -22,6 +23,14 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+/// The exit codes, shown under `--help`.
+pub const EXIT_CODES: &str = "Exit codes (check, report, probe):
+  0   all ok
+  1   warnings
+  2   failures: the key or this computer has a problem
+  3   the check could not run (cancelled, no PIN prompt, key not answering...)
+  64  usage error (unknown option or value)";
 
 /// Options every command understands.
 #[derive(Debug, Args)]
@@ -50,7 +59,7 @@ pub enum Command {
     Info(DeviceArgs),
     /// Register a throw-away credential and sign in with it, verifying both like a relying party.
     Probe(ProbeArgs),
-    /// Diagnose this computer and the key; exit code 0 all ok, 1 warnings, 2 failures.
+    /// Diagnose this computer and the key; exit code 0 all ok, 1 warnings, 2 failures, 3 could not run.
     Check(CheckArgs),
     /// Write a help-desk report (Markdown or JSON) for a ticket.
     Report(ReportArgs),
@@ -168,10 +177,28 @@ pub struct DeviceArgs {
 pub struct ProbeArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// Read the PIN from the first line of standard input (it is never logged or stored).
+    #[command(flatten)]
+    pub pin: PinArgs,
+}
+
+/// A computer a user describes instead of this one.
+#[derive(Debug, Args, Default)]
+pub struct DescribedComputer {
+    /// Evaluate another computer instead of this one: its operating system.
+    #[arg(long, requires = "browser", value_parser = parse_os)]
+    pub os: Option<OsFamily>,
+    /// Evaluate another computer instead of this one: its browser.
+    #[arg(long, requires = "os", value_parser = parse_browser)]
+    pub browser: Option<BrowserId>,
+}
+
+/// How the PIN is obtained when a key asks for it.
+#[derive(Debug, Args, Default, Clone, Copy)]
+pub struct PinArgs {
+    /// Read the PIN from the first line of standard input, if the key asks for one.
     #[arg(long)]
     pub pin_stdin: bool,
-    /// Spend the key's last PIN attempt if it comes to that (a wrong PIN then blocks the key).
+    /// Allow the check to use the key's last PIN attempt (a wrong PIN then blocks the key).
     #[arg(long)]
     pub allow_last_pin_attempt: bool,
 }
@@ -181,18 +208,10 @@ pub struct ProbeArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// Evaluate another computer instead of this one: its operating system.
-    #[arg(long, requires = "browser", value_parser = parse_os)]
-    pub os: Option<OsFamily>,
-    /// Evaluate another computer instead of this one: its browser.
-    #[arg(long, requires = "os", value_parser = parse_browser)]
-    pub browser: Option<BrowserId>,
-    /// Read the PIN from the first line of standard input, if the key asks for one.
-    #[arg(long)]
-    pub pin_stdin: bool,
-    /// Spend the key's last PIN attempt if it comes to that (a wrong PIN then blocks the key).
-    #[arg(long)]
-    pub allow_last_pin_attempt: bool,
+    #[command(flatten)]
+    pub computer: DescribedComputer,
+    #[command(flatten)]
+    pub pin: PinArgs,
 }
 
 /// Options of `report`.
@@ -207,15 +226,13 @@ pub struct ReportArgs {
     /// Remove serial numbers, device paths, host and user names.
     #[arg(long)]
     pub redact: bool,
-    /// Write to this file instead of standard output.
+    /// Write to this file instead of standard output (the exit code still tells the verdict).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Read the PIN from the first line of standard input, if the key asks for one.
-    #[arg(long)]
-    pub pin_stdin: bool,
-    /// Spend the key's last PIN attempt if it comes to that (a wrong PIN then blocks the key).
-    #[arg(long)]
-    pub allow_last_pin_attempt: bool,
+    #[command(flatten)]
+    pub computer: DescribedComputer,
+    #[command(flatten)]
+    pub pin: PinArgs,
 }
 
 /// Report formats.
@@ -285,14 +302,31 @@ impl Global {
     }
 }
 
+/// Exit code of a usage error: 64 (BSD's EX_USAGE), since clap's default 2
+/// means "failures" here.
+pub const EXIT_USAGE: u8 = 64;
+/// Exit code when the check could not run.
+pub const EXIT_COULD_NOT_RUN: u8 = 3;
+
 /// Entry point used by `main`.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout; a closed pipe is not an error.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("fido-doctor: {err:#}");
-            ExitCode::from(3)
+            ExitCode::from(EXIT_COULD_NOT_RUN)
         }
     }
 }
@@ -303,15 +337,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Some(Command::Check(a)) => diagnose::check(a, &source, lang),
         Some(Command::Report(a)) => diagnose::report(a, &source, lang),
-        Some(Command::List(a)) => keys::list(a.json),
-        Some(Command::Info(a)) => keys::info(a.device.as_deref(), a.json),
-        Some(Command::Probe(a)) => {
-            let pin = crate::commands::pin::PinInput {
-                stdin: a.pin_stdin,
-                allow_last_attempt: a.allow_last_pin_attempt,
-            };
-            keys::probe(a.device.device.as_deref(), pin, a.device.json)
+        Some(Command::List(a)) => keys::list(a.json, &Texts::load(&source, lang)?),
+        Some(Command::Info(a)) => {
+            keys::info(a.device.as_deref(), a.json, &Texts::load(&source, lang)?)
         }
+        Some(Command::Probe(a)) => keys::probe(
+            a.device.device.as_deref(),
+            a.pin,
+            a.device.json,
+            &Texts::load(&source, lang)?,
+        ),
         Some(Command::Simulate(a)) => simulate::simulate(a),
         Some(Command::Scenarios(a)) => simulate::scenarios(a.json),
         Some(Command::Pin(PinCommand::Set(a))) => keycare::pin_set(a),

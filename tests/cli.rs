@@ -291,7 +291,7 @@ fn report_for_a_u2f_only_key_names_the_problem_and_holds_no_pin() {
 }
 
 #[test]
-fn a_device_that_is_not_there_is_no_key_not_an_unplugged_one() {
+fn a_device_that_is_not_there_is_named_not_reported_unplugged() {
     let out = bin()
         .args([
             "check",
@@ -309,6 +309,24 @@ fn a_device_that_is_not_there_is_no_key_not_an_unplugged_one() {
         .iter()
         .map(|f| f["id"].as_str().unwrap())
         .collect();
-    assert!(ids.contains(&"no-key"), "{ids:?}");
     assert!(!ids.contains(&"device-unplugged"), "{ids:?}");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["failure"] == "not-found")
+        .unwrap_or_else(|| panic!("no not-found finding: {ids:?}"));
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .contains("/dev/fido-doctor-no-such-device"),
+        "{f}"
+    );
+    assert_eq!(f["outcome"], "could-not-run");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "nothing was checked: could not run"
+    );
 }

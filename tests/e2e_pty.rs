@@ -839,3 +839,90 @@ fn no_panic_without_the_variable() {
         run.dump()
     );
 }
+
+/// Text of the diagnosis pane's "Press Enter to open:" label.
+fn open_label(lang: &str) -> String {
+    content_str(lang, "text.toml", "diagnosis.open_step").expect("diagnosis.open_step")
+}
+
+#[test]
+fn diagnosis_to_guide_and_back_with_esc() {
+    let mut pty = Pty::spawn(&["tui", "--device", "sim:modern"], 120, 40, "en_US.UTF-8");
+    pty.wait_for("sim:modern");
+    pty.send("\t");
+    let label = open_label("en");
+    let screen = pty.wait_for(&label);
+    // The diagnosis knows the key from --device: no "no key" finding.
+    assert!(
+        !screen.contains("No security key"),
+        "the diagnosis uses the --device key\n{}",
+        pty.dump()
+    );
+    let title = screen
+        .lines()
+        .find_map(|l| l.split_once(&label).map(|(_, t)| t))
+        .map(|t| t.trim_end_matches(['│', ' ']).trim().to_string())
+        .expect("a finding links a guide page");
+    pty.send("\r");
+    let guide = pty.wait_gone(&label);
+    assert!(
+        guide.contains(&title),
+        "the guide page opened\n{}",
+        pty.dump()
+    );
+    pty.send(ESC);
+    let back = pty.wait_for(&label);
+    assert!(
+        back.contains(&title),
+        "back on the same finding\n{}",
+        pty.dump()
+    );
+    pty.send("q");
+    pty.expect_clean_exit();
+}
+
+#[test]
+fn pin_low_practice_warns_then_asks_before_the_last_attempt() {
+    const ANIMATED: Duration = Duration::from_millis(30);
+    let index = fido_doctor::sim::scenario::all()
+        .iter()
+        .position(|s| s.name == "pin-low")
+        .expect("the simulator has the pin-low scenario");
+    let title = content_str("en", "scenarios.toml", "scenario.pin-low.title")
+        .map(|t| head(&t, 30))
+        .expect("a title for pin-low");
+    let warn_low = before_placeholder(&ui("en", "pin.warn_low")).to_string();
+    let confirm = lead(&ui("en", "pin.confirm_last"));
+    let failed = before_placeholder(&ui("en", "probe.failed_at")).to_string();
+    let wrong = content_str("en", "failures.toml", "failure.pin-invalid.title").unwrap();
+
+    let mut pty = Pty::spawn(&["--lang", "en"], 120, 40, "en_US.UTF-8");
+    pty.wait_for(&ui("en", "app.title"));
+    pty.send("p");
+    pty.wait_for(&ui("en", "practice.title"));
+    for _ in 0..index {
+        pty.send("j");
+    }
+    pty.wait_until("pin-low selected", |s| {
+        s.lines().any(|l| l.contains(&title) && l.contains('>'))
+    });
+    pty.send("\r");
+    // Two attempts left: the warning comes with the prompt.
+    let screen = pty.wait_stable("the PIN prompt", ANIMATED, |s| s.contains(&warn_low));
+    assert!(screen.contains("Only 2 attempts left"), "{}", pty.dump());
+    pty.send("9999\r");
+    // One attempt left: an explicit confirmation, not the PIN field.
+    let screen = pty.wait_stable("the last-attempt confirmation", ANIMATED, |s| {
+        s.contains(&confirm)
+    });
+    assert!(!screen.contains("PIN: _"), "{}", pty.dump());
+    pty.send(ESC);
+    let screen = pty.wait_stable("the result", ANIMATED, |s| s.contains(&failed));
+    // The last thing the key said is that the PIN was wrong; the last
+    // attempt stays unspent.
+    assert!(screen.contains(&wrong), "{}", pty.dump());
+    assert!(!screen.to_lowercase().contains("refused"), "{}", pty.dump());
+    pty.send("\r");
+    pty.send("q");
+    pty.expect_clean_exit();
+}

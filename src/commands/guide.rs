@@ -40,6 +40,12 @@ pub fn tui(
 /// `fido-doctor guide --print`.
 pub fn print(source: &ContentSource, lang: Lang, width: u16) -> anyhow::Result<ExitCode> {
     let content = load(source, lang)?;
-    print!("{}", tui::guide_text(&content, usize::from(width.max(20))));
+    let matrix = fido_doctor::content::compat::CompatMatrix::load(source)
+        .context("loading the OS x browser table")?;
+    super::out(&tui::print::guide_text_with(
+        &content,
+        Some(&matrix),
+        usize::from(width.max(20)),
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

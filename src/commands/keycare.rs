@@ -9,6 +9,8 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use fido_doctor::content::Lang;
+use fido_doctor::content::text::Texts;
 use fido_doctor::ctap::ctaphid::{CancelHandle, CtapHid, HidOptions};
 use fido_doctor::ctap::keycare::{
     self, CredentialInventory, KeyState, KeycareError, NewPin, PinSafety, ResetOutcome,
@@ -140,7 +142,8 @@ fn hint(e: &KeycareError) -> Option<&'static str> {
 pub(super) fn open(spec: &DeviceSpec) -> anyhow::Result<CtapHid<OpenDevice>> {
     let dev = device::open(spec, Box::new(AfterDelay::new(SIM_TOUCH_DELAY)))
         .with_context(|| format!("opening {spec}"))?;
-    CtapHid::open(dev, HidOptions::default(), CancelHandle::default()).with_context(|| format!("talking to {spec}"))
+    CtapHid::open(dev, HidOptions::default(), CancelHandle::default())
+        .with_context(|| format!("talking to {spec}"))
 }
 
 /// Where secrets come from: lines of standard input, or a masked prompt.
@@ -375,9 +378,11 @@ pub fn credentials(a: &CredentialsArgs) -> anyhow::Result<ExitCode> {
     let mut hid = open(&spec)?;
     let name = hid.name();
     let mut pin: Box<dyn PinSource> = if a.pin_stdin {
-        Box::new(StdinPin::new())
+        Box::new(StdinPin::new(Texts::embedded(Lang::En)))
     } else {
-        Box::new(RememberedPin::new(PromptPin))
+        Box::new(RememberedPin::new(PromptPin::new(Texts::embedded(
+            Lang::En,
+        ))))
     };
     let safety = PinSafety {
         allow_last_attempt: a.allow_last_pin_attempt,

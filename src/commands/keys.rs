@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use fido_doctor::ctap::ctaphid::CancelHandle;
 use fido_doctor::ctap::probe::{
-    self, KeyKind, KeyReport, Outcome, ProbeEvent, ProbeOptions, ProbeReport, Stage,
+    self, FailureCode, KeyKind, KeyReport, Outcome, ProbeEvent, ProbeOptions, ProbeReport, Stage,
 };
 use fido_doctor::device::{self, OpenDevice};
 use fido_doctor::sim::AfterDelay;
@@ -16,32 +16,35 @@ use fido_doctor::transport::DeviceSpec;
 use fido_doctor::transport::hid;
 
 use super::pin::PinInput;
+use fido_doctor::content::failures::{FailureOutcome, FailureTable};
+use fido_doctor::content::text::Texts;
+use fido_doctor::content::{ContentSource, Lang};
 
 /// How long the simulated user of a `sim:` device takes to touch the key on the command line.
 pub const SIM_TOUCH_DELAY: Duration = Duration::from_millis(300);
 
 /// `fido-doctor list`.
-pub fn list(json: bool) -> anyhow::Result<ExitCode> {
+pub fn list(json: bool, texts: &Texts) -> anyhow::Result<ExitCode> {
     let keys = hid::enumerate().context("listing HID devices")?;
     let readers = fido_doctor::transport::pcsc::state();
     if json {
         let doc = serde_json::json!({ "hid": keys, "pcsc": readers });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        super::out_line(&serde_json::to_string_pretty(&doc)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     if keys.is_empty() && readers.readers().iter().all(|r| !r.card_present) {
-        println!("No FIDO security key found (HID usage page 0xF1D0).");
-        println!("Plug one in, or practise with: fido-doctor --device sim:modern");
+        super::out_line(&texts.get("list.none"))?;
+        super::out_line(&texts.get("list.hint"))?;
     }
     for k in &keys {
-        println!(
+        super::out_line(&format!(
             "hid:{}  {:04x}:{:04x}  {} {}",
             k.path,
             k.vendor_id,
             k.product_id,
             k.manufacturer.as_deref().unwrap_or("?"),
             k.product.as_deref().unwrap_or("?")
-        );
+        ))?;
     }
     print!("{}", super::nfc::describe_readers(&readers));
     Ok(ExitCode::SUCCESS)
@@ -57,14 +60,14 @@ fn open_selected(device: Option<&str>) -> anyhow::Result<(DeviceSpec, OpenDevice
 }
 
 /// `fido-doctor info`.
-pub fn info(device: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+pub fn info(device: Option<&str>, json: bool, texts: &Texts) -> anyhow::Result<ExitCode> {
     let (spec, dev) = open_selected(device)?;
     let report = probe::info(dev, &ProbeOptions::default())
         .with_context(|| format!("asking {spec} what it is"))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::out_line(&serde_json::to_string_pretty(&report)?)?;
     } else {
-        print!("{}", describe_key(&report));
+        super::out(&describe_key(&report, texts))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -74,67 +77,94 @@ pub fn probe(
     device: Option<&str>,
     pin: impl Into<PinInput>,
     json: bool,
+    texts: &Texts,
 ) -> anyhow::Result<ExitCode> {
-    let report = run_probe(device, pin, !json)?;
+    let report = run_probe(device, pin, !json, texts)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::out_line(&serde_json::to_string_pretty(&report)?)?;
     } else {
-        print!("{}", describe_probe(&report));
+        super::out(&describe_probe(&report, texts))?;
     }
-    Ok(if report.all_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(ExitCode::from(probe_exit_code(&report)))
+}
+
+/// 0 when every stage verified; 3 when the probe stopped without finding
+/// out (cancelled, no touch, key silent… per the failure table), else 2.
+fn probe_exit_code(report: &ProbeReport) -> u8 {
+    if report.all_ok() {
+        return 0;
+    }
+    let code = report
+        .key
+        .failure()
+        .or_else(|| report.registration.failure())
+        .or_else(|| report.authentication.failure())
+        .map(|f| f.code.as_str());
+    let table = FailureTable::load(&ContentSource::Embedded, Lang::En).ok();
+    match (code, table) {
+        (Some(c), Some(t)) if t.entry(c).outcome == FailureOutcome::CouldNotRun => 3,
+        _ => 2,
+    }
 }
 
 /// Opens the selected device and runs the full probe, showing progress on
-/// stderr when `progress` is set.
+/// stderr when `progress` is set. The PIN comes from stdin or a prompt,
+/// never spending the last attempt unless `pin.allow_last_pin_attempt`.
 pub fn run_probe(
     device: Option<&str>,
     pin: impl Into<PinInput>,
     progress: bool,
+    texts: &Texts,
 ) -> anyhow::Result<ProbeReport> {
     let (_, dev) = open_selected(device)?;
-    let mut pin = pin.into().interaction();
+    let mut pin = pin.into().interaction(texts);
     let cancel = CancelHandle::default();
     let ctrl_c = cancel.clone();
     // Ctrl-C sends CTAPHID_CANCEL to the key instead of killing us mid-command.
     let _ = ctrlc::set_handler(move || ctrl_c.cancel());
     let mut on_event = |e: ProbeEvent| {
-        if let Some(line) = progress.then(|| progress_line(e)).flatten() {
+        if let Some(line) = progress.then(|| progress_line(e, texts)).flatten() {
             eprintln!("{line}");
         }
     };
-    Ok(probe::run(
+    let report = probe::run(
         dev,
         &ProbeOptions::default(),
         pin.as_mut(),
         &mut on_event,
         &cancel,
-    ))
+    );
+    let withheld = [
+        report.registration.failure(),
+        report.authentication.failure(),
+    ]
+    .iter()
+    .flatten()
+    .any(|f| f.code == FailureCode::PinLastAttemptWithheld);
+    if withheld {
+        eprintln!("{}", texts.get("pin.last_refused"));
+    }
+    Ok(report)
 }
 
-fn progress_line(e: ProbeEvent) -> Option<String> {
+fn progress_line(e: ProbeEvent, t: &Texts) -> Option<String> {
     Some(match e {
-        ProbeEvent::Stage(Stage::Info) => "- asking the key what it is".into(),
-        ProbeEvent::Stage(Stage::Register) => "- registering a throw-away credential".into(),
-        ProbeEvent::Stage(Stage::Authenticate) => "- signing in with it".into(),
-        ProbeEvent::TouchNeeded { timeout } => format!(
-            "  touch your security key now (it blinks; {} s left)",
-            timeout.as_secs()
-        ),
-        ProbeEvent::PinNeeded { .. } => "  the key asks for its PIN".into(),
-        ProbeEvent::UvNeeded { .. } => {
-            "  touch the key's fingerprint sensor with an enrolled finger".into()
+        ProbeEvent::Stage(Stage::Info) => t.get("progress.info"),
+        ProbeEvent::Stage(Stage::Register) => t.get("progress.register"),
+        ProbeEvent::Stage(Stage::Authenticate) => t.get("progress.signin"),
+        ProbeEvent::TouchNeeded { timeout } => {
+            t.fill("progress.touch", &[("s", &timeout.as_secs())])
         }
-        ProbeEvent::UvFallbackToPin { .. } => {
-            "  the fingerprint did not work; the key's PIN is used instead".into()
-        }
-        ProbeEvent::StageDone { ok, elapsed, .. } => format!(
-            "  {} ({} ms)",
-            if ok { "done" } else { "failed" },
-            elapsed.as_millis()
+        ProbeEvent::PinNeeded { .. } => t.get("progress.pin"),
+        ProbeEvent::UvNeeded { .. } => t.get("progress.uv"),
+        ProbeEvent::UvFallbackToPin { .. } => t.get("progress.uv_fallback"),
+        ProbeEvent::StageDone { ok, elapsed, .. } => t.fill(
+            if ok {
+                "progress.done"
+            } else {
+                "progress.failed"
+            },
+            &[("ms", &elapsed.as_millis())],
         ),
         ProbeEvent::Processing => return None,
     })
@@ -148,8 +178,9 @@ fn yes_no(v: Option<bool>) -> &'static str {
     }
 }
 
-/// Plain-text description of a key (for `info`).
-pub fn describe_key(k: &KeyReport) -> String {
+/// Plain-text description of a key (for `info`): protocol facts under
+/// technical labels, the verdict words from `text.toml`.
+pub fn describe_key(k: &KeyReport, t: &Texts) -> String {
     let mut s = String::new();
     let (maj, min, build) = k.init.device_version;
     let _ = writeln!(s, "device:        {}", k.device);
@@ -157,8 +188,8 @@ pub fn describe_key(k: &KeyReport) -> String {
         s,
         "kind:          {}",
         match k.kind {
-            KeyKind::Fido2 => "FIDO2 (CTAP2)",
-            KeyKind::U2fOnly => "U2F only (CTAP1): cannot be used for UTokyo Account",
+            KeyKind::Fido2 => t.get("info.kind_fido2"),
+            KeyKind::U2fOnly => t.get("info.kind_u2f"),
         }
     );
     let caps = k.init.capabilities;
@@ -200,27 +231,38 @@ pub fn describe_key(k: &KeyReport) -> String {
     s
 }
 
-fn outcome_line<T>(label: &str, o: &Outcome<T>) -> String {
+fn outcome_line<T>(label: &str, o: &Outcome<T>, failures: Option<&FailureTable>) -> String {
     match o {
         Outcome::Ok { elapsed, .. } => format!("{label:<14} ok ({} ms)", elapsed.as_millis()),
         Outcome::Failed { error, elapsed } => format!(
-            "{label:<14} FAILED ({} ms): {}",
+            "{label:<14} FAILED ({} ms): {}{}",
             elapsed.as_millis(),
+            failures
+                .and_then(|t| t.get(error.code.as_str()))
+                .map(|e| format!("{} - ", e.title))
+                .unwrap_or_default(),
             error.message
         ),
         Outcome::Skipped { reason } => format!("{label:<14} skipped: {reason}"),
     }
 }
 
-/// Plain-text description of a full probe.
-pub fn describe_probe(r: &ProbeReport) -> String {
+/// Plain-text description of a full probe; a failed stage is named with
+/// the failure table's title, then the technical message.
+pub fn describe_probe(r: &ProbeReport, t: &Texts) -> String {
+    let table = FailureTable::load(&ContentSource::Embedded, t.lang().unwrap_or(Lang::En)).ok();
+    let failures = table.as_ref();
     let mut s = String::new();
     if let Some(k) = r.key.ok() {
-        s.push_str(&describe_key(k));
+        s.push_str(&describe_key(k, t));
         s.push('\n');
     }
-    let _ = writeln!(s, "{}", outcome_line("key info", &r.key));
-    let _ = writeln!(s, "{}", outcome_line("registration", &r.registration));
+    let _ = writeln!(s, "{}", outcome_line("key info", &r.key, failures));
+    let _ = writeln!(
+        s,
+        "{}",
+        outcome_line("registration", &r.registration, failures)
+    );
     if let Some(reg) = r.registration.ok() {
         let _ = writeln!(
             s,
@@ -234,15 +276,19 @@ pub fn describe_probe(r: &ProbeReport) -> String {
                 .unwrap_or_default()
         );
     }
-    let _ = writeln!(s, "{}", outcome_line("sign-in", &r.authentication));
+    let _ = writeln!(
+        s,
+        "{}",
+        outcome_line("sign-in", &r.authentication, failures)
+    );
     let _ = writeln!(
         s,
         "\n{}",
-        if r.all_ok() {
-            "verdict: the key registered and signed in, both verified."
+        t.get(if r.all_ok() {
+            "probe.verdict_ok"
         } else {
-            "verdict: the probe did not complete; see above."
-        }
+            "probe.verdict_failed"
+        })
     );
     s
 }

@@ -1,35 +1,43 @@
 //! Where the command line gets a PIN from: the first line of standard input
 //! (`--pin-stdin`), or a masked prompt on the terminal. The PIN lives in
-//! zeroized memory and is never printed. The last PIN attempt is spent only
-//! with `--allow-last-pin-attempt`.
+//! zeroized memory and is never printed. Before asking, the prompt says what
+//! the attempts left mean; the last PIN attempt is spent only with
+//! `--allow-last-pin-attempt` (the probe withholds it otherwise).
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use fido_doctor::content::text::Texts;
 use fido_doctor::ctap::probe::{
     LastAttemptAllowed, PinAnswer, PinRequest, PinSource, RememberedPin, UserInteraction,
 };
+use fido_doctor::diagnose::pin_safety::pin_warning;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::terminal;
 use zeroize::Zeroizing;
+
+use crate::cli::PinArgs;
 
 /// Reads the PIN from the first line of standard input; there is no second
 /// line, so a second request (after a wrong PIN) is declined. Wrap it in
 /// [`RememberedPin`] to reuse the PIN for each operation of a probe.
 pub struct StdinPin {
     read: bool,
+    texts: Texts,
 }
 
 impl StdinPin {
-    /// A remembered source reading one line from stdin.
-    pub fn new() -> RememberedPin<StdinPin> {
-        RememberedPin::new(StdinPin { read: false })
+    /// A remembered source reading one line from stdin; warnings about the
+    /// attempts left go to stderr in the language of `texts`.
+    pub fn new(texts: Texts) -> RememberedPin<StdinPin> {
+        RememberedPin::new(StdinPin { read: false, texts })
     }
-}
 
-impl StdinPin {
-    fn read(&mut self) -> Option<Zeroizing<String>> {
+    fn read(&mut self, retries: Option<u32>) -> Option<Zeroizing<String>> {
         if std::mem::replace(&mut self.read, true) {
             return None;
+        }
+        if let Some(w) = pin_warning(&self.texts, retries) {
+            eprintln!("{w}");
         }
         let mut line = Zeroizing::new(String::new());
         std::io::stdin().lock().read_line(&mut line).ok()?;
@@ -39,14 +47,24 @@ impl StdinPin {
 }
 
 impl PinSource for StdinPin {
-    fn request_pin(&mut self, _request: &PinRequest) -> PinAnswer {
-        PinAnswer::from_option(self.read())
+    fn request_pin(&mut self, request: &PinRequest) -> PinAnswer {
+        PinAnswer::from_option(self.read(request.retries))
     }
 }
 
-/// Asks on the terminal with echo off, showing `*` per character.
-/// Declines when there is no terminal.
-pub struct PromptPin;
+/// Asks on the terminal with echo off, showing `*` per character, after
+/// saying what the attempts left mean. Without a terminal there is no way
+/// to ask: the answer is [`PinAnswer::Unavailable`].
+pub struct PromptPin {
+    texts: Texts,
+}
+
+impl PromptPin {
+    /// A prompt in the language of `texts`.
+    pub fn new(texts: Texts) -> PromptPin {
+        PromptPin { texts }
+    }
+}
 
 impl PinSource for PromptPin {
     fn request_pin(&mut self, request: &PinRequest) -> PinAnswer {
@@ -54,12 +72,12 @@ impl PinSource for PromptPin {
             return PinAnswer::Unavailable;
         }
         let mut err = std::io::stderr();
+        if let Some(w) = pin_warning(&self.texts, request.retries) {
+            eprintln!("{w}");
+        }
         match request.retries {
-            Some(1) => eprint!(
-                "PIN of the security key (LAST attempt: a wrong PIN blocks the key, Esc to cancel): "
-            ),
-            Some(n) => eprint!("PIN of the security key ({n} attempts left, Esc to cancel): "),
-            None => eprint!("PIN of the security key (Esc to cancel): "),
+            Some(n) => eprint!("{}", self.texts.fill("pin.prompt", &[("n", &n)])),
+            None => eprint!("{}", self.texts.get("pin.prompt_unknown")),
         }
         let _ = err.flush();
         if terminal::enable_raw_mode().is_err() {
@@ -90,13 +108,23 @@ impl From<bool> for PinInput {
     }
 }
 
+impl From<PinArgs> for PinInput {
+    fn from(a: PinArgs) -> Self {
+        PinInput {
+            stdin: a.pin_stdin,
+            allow_last_attempt: a.allow_last_pin_attempt,
+        }
+    }
+}
+
 impl PinInput {
-    /// The interaction to hand to the probe.
-    pub fn interaction(self) -> Box<dyn UserInteraction> {
+    /// The interaction to hand to the probe; prompts and warnings in the
+    /// language of `texts`.
+    pub fn interaction(self, texts: &Texts) -> Box<dyn UserInteraction> {
         let base: Box<dyn UserInteraction> = if self.stdin {
-            Box::new(StdinPin::new())
+            Box::new(StdinPin::new(texts.clone()))
         } else {
-            Box::new(RememberedPin::new(PromptPin))
+            Box::new(RememberedPin::new(PromptPin::new(texts.clone())))
         };
         if self.allow_last_attempt {
             Box::new(LastAttemptAllowed(base))

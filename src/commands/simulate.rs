@@ -110,17 +110,17 @@ pub fn scenarios(json: bool) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|s| serde_json::json!({ "name": s.name, "summary": s.summary, "device": format!("sim:{}", s.name) }))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        super::out_line(&serde_json::to_string_pretty(&rows)?)?;
     } else {
         for s in all {
-            println!("sim:{:<20} {}", s.name, s.summary);
+            super::out_line(&format!("sim:{:<20} {}", s.name, s.summary))?;
         }
-        println!(
+        super::out_line(&format!(
             "sim:model:AAGUID|NAME  any of the {} hardware models in the FIDO metadata (BLOB {}), \
              with the GetInfo its maker declared; PIN 1234 when it declares one",
             model::models().len(),
             model::blob_number()
-        );
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

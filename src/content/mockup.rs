@@ -76,6 +76,9 @@ pub struct MockItem {
     pub text: String,
     /// Whether the user must click/pick it (`*` in the DSL).
     pub target: bool,
+    /// A target that is an alternative to the one before it (`?` in the
+    /// DSL: "click this or that"), rather than the next action.
+    pub alternative: bool,
 }
 
 /// A parsed mockup: the elements, top to bottom.
@@ -110,6 +113,7 @@ impl Mockup {
                     kind: MockKind::Divider,
                     text: String::new(),
                     target: false,
+                    alternative: false,
                 });
                 continue;
             }
@@ -119,9 +123,13 @@ impl Mockup {
                 )));
             };
             let head = head.trim();
-            let (word, target) = match head.strip_suffix('*') {
+            let (head, alternative) = match head.strip_suffix('?') {
                 Some(w) => (w.trim_end(), true),
                 None => (head, false),
+            };
+            let (word, target) = match head.strip_suffix('*') {
+                Some(w) => (w.trim_end(), true),
+                None => (head, alternative),
             };
             let Some(kind) = MockKind::from_keyword(word) else {
                 return Err(err(format!(
@@ -140,10 +148,16 @@ impl Mockup {
             if text.is_empty() {
                 return Err(err(format!("`{word}:` needs a text")));
             }
+            if alternative && !items.iter().any(|i: &MockItem| i.target) {
+                return Err(err(format!(
+                    "`{word}?` is an alternative to an earlier target: mark one with `*` first"
+                )));
+            }
             items.push(MockItem {
                 kind,
                 text: text.to_string(),
                 target,
+                alternative,
             });
         }
         if items.is_empty() {

@@ -7,10 +7,12 @@
 
 pub mod aaguid;
 pub mod compat;
+pub mod failures;
 pub mod findings;
 pub mod guide;
 pub mod markdown;
 pub mod mockup;
+pub mod text;
 pub mod ui;
 
 use std::borrow::Cow;

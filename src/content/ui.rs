@@ -98,6 +98,8 @@ pub struct MockupText {
     pub fill: String,
     /// Between two actions.
     pub then: String,
+    /// Between two alternatives (`?` in a mockup).
+    pub or: String,
 }
 
 /// A pane that shows a placeholder until its feature exists.

@@ -133,6 +133,21 @@ finding_ids! {
     NfcComboUnsupported = "nfc-combo-unsupported",
     /// NFC chosen, but this program was built without NFC support.
     NfcNotBuilt = "nfc-not-built",
+    /// The key has no PIN function and no built-in verification.
+    PinUnsupported = "pin-unsupported",
+}
+
+impl FindingId {
+    /// Findings that only ever report a stopped check: their words come from
+    /// the failure table, not from `findings.toml`.
+    pub const FROM_FAILURES: &'static [FindingId] = &[
+        FindingId::PresenceTimeout,
+        FindingId::UserRefused,
+        FindingId::DeviceUnplugged,
+        FindingId::DeviceMalformed,
+        FindingId::ProbeFailed,
+        FindingId::PinUnsupported,
+    ];
 }
 
 /// An id string that names no finding.
@@ -184,6 +199,10 @@ pub struct Finding {
     /// Guide step to open; filled from the finding text when rendered (see
     /// `Report::build`), None straight out of the rules.
     pub guide_step: Option<String>,
+    /// The probe's failure code when this finding reports a check that
+    /// stopped (`pin-invalid`): its words, severity and outcome then come
+    /// from the failure table (`content/*/failures.toml`).
+    pub failure: Option<String>,
 }
 
 impl Finding {
@@ -194,7 +213,14 @@ impl Finding {
             severity,
             placeholders: BTreeMap::new(),
             guide_step: None,
+            failure: None,
         }
+    }
+
+    /// Marks the finding as the report of a stopped check with `code`.
+    pub fn with_failure(mut self, code: impl Into<String>) -> Self {
+        self.failure = Some(code.into());
+        self
     }
 
     /// Adds a placeholder value.
@@ -210,7 +236,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 46);
+        assert_eq!(FindingId::ALL.len(), 47);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(

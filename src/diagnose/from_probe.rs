@@ -3,9 +3,12 @@
 //! test registration and sign-in went, and the first failure, classified.
 
 use crate::content::aaguid::{Aaguid, AaguidTable};
+use crate::ctap::CtapError;
 use crate::ctap::probe::{
     Failure, FailureCode, KeyKind, KeyReport, Outcome, ProbeReport, Registration,
 };
+use crate::ctap::status::CtapStatus;
+use crate::transport::TransportError;
 
 use super::keys::{FailureKind, KeyFacts, PinState, ProbeFailure, Protocol, StepOutcome};
 
@@ -49,9 +52,67 @@ impl FailureKind {
     }
 }
 
+/// The failure code (the failure table's key) of a transport error met
+/// while opening a device: nothing there, no permission, the address in use.
+pub fn transport_error_code(e: &TransportError) -> &'static str {
+    match e {
+        TransportError::PermissionDenied { .. } => FailureCode::PermissionDenied.as_str(),
+        TransportError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            FailureCode::PermissionDenied.as_str()
+        }
+        TransportError::Gone(_) => FailureCode::DeviceGone.as_str(),
+        TransportError::NotFound(_) => FailureCode::NotFound.as_str(),
+        TransportError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            FailureCode::NotFound.as_str()
+        }
+        TransportError::Timeout(_) => FailureCode::Timeout.as_str(),
+        TransportError::BadSpec { .. } | TransportError::Io { .. } | TransportError::Hid { .. } => {
+            "open-failed"
+        }
+    }
+}
+
+/// The failure code of a client error outside a probe (the probe's own
+/// reports carry theirs).
+pub fn ctap_error_code(e: &CtapError) -> &'static str {
+    match e {
+        CtapError::Transport(t) => match t {
+            TransportError::BadSpec { .. }
+            | TransportError::Io { .. }
+            | TransportError::Hid { .. } => FailureCode::Transport.as_str(),
+            other => transport_error_code(other),
+        },
+        CtapError::Status(s) => match s {
+            CtapStatus::UserActionTimeout | CtapStatus::ActionTimeout => {
+                FailureCode::TouchTimeout.as_str()
+            }
+            CtapStatus::OperationDenied | CtapStatus::NotAllowed => {
+                FailureCode::UserRefused.as_str()
+            }
+            CtapStatus::PinBlocked => FailureCode::PinBlocked.as_str(),
+            CtapStatus::PinAuthBlocked => FailureCode::PinAuthBlocked.as_str(),
+            CtapStatus::PinInvalid => FailureCode::PinInvalid.as_str(),
+            CtapStatus::PinNotSet | CtapStatus::PuatRequired => FailureCode::PinNotSet.as_str(),
+            CtapStatus::UvBlocked => FailureCode::UvBlocked.as_str(),
+            CtapStatus::KeyStoreFull => FailureCode::KeyStoreFull.as_str(),
+            CtapStatus::KeepaliveCancel => FailureCode::Cancelled.as_str(),
+            _ => FailureCode::CtapStatus.as_str(),
+        },
+        CtapError::Hid(_) => FailureCode::HidError.as_str(),
+        CtapError::U2f { sw: 0x6985 } => FailureCode::TouchTimeout.as_str(),
+        CtapError::U2f { .. } => FailureCode::U2fStatus.as_str(),
+        CtapError::Cancelled => FailureCode::Cancelled.as_str(),
+        CtapError::NotSupported(_) => FailureCode::NotSupported.as_str(),
+        _ => FailureCode::Malformed.as_str(),
+    }
+}
+
 fn probe_failure(stage: &str, f: &Failure) -> ProbeFailure {
     ProbeFailure {
         kind: FailureKind::from_code(f.code),
+        code: f.code.as_str().to_string(),
         stage: stage.to_string(),
         detail: f.message.clone(),
     }

@@ -146,6 +146,8 @@ impl FailureKind {
 pub struct ProbeFailure {
     /// What kind of failure.
     pub kind: FailureKind,
+    /// The probe's failure code (`pin-invalid`), the key of the failure table.
+    pub code: String,
     /// Which probe step (`open`, `info`, `register`, `sign-in`, …).
     pub stage: String,
     /// The error message (no secrets).
@@ -157,6 +159,7 @@ impl ProbeFailure {
     pub fn from_ctap(stage: &str, e: &CtapError) -> Self {
         ProbeFailure {
             kind: FailureKind::from_ctap(e),
+            code: super::from_probe::ctap_error_code(e).to_string(),
             stage: stage.to_string(),
             detail: e.to_string(),
         }
@@ -296,6 +299,7 @@ impl KeyFacts {
         KeyFacts {
             failure: Some(ProbeFailure {
                 kind: FailureKind::from_transport(e),
+                code: super::from_probe::transport_error_code(e).to_string(),
                 stage: "open".to_string(),
                 detail: e.to_string(),
             }),

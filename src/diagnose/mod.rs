@@ -21,8 +21,10 @@ pub mod findings;
 pub mod from_probe;
 pub mod gather;
 pub mod keys;
+pub mod markdown;
 pub mod model;
 pub mod nfc;
+pub mod pin_safety;
 pub mod report;
 pub mod rules;
 pub mod run;
@@ -38,5 +40,5 @@ pub use keys::{FailureKind, KeyFacts, PinState, ProbeFailure, Protocol, StepOutc
 pub use model::{EntraCheck, ModelSource};
 pub use report::Report;
 pub use rules::{evaluate, evaluate_combo};
-pub use run::{DiagnosisContent, diagnose, keys_from_probes, what_if};
+pub use run::{DiagnosisContent, diagnose, keys_from_probes, what_if, what_if_with_keys};
 pub use system::{FakeSystem, RealSystem, System};

@@ -325,6 +325,12 @@ mod tests {
         k.client_pin = Some(PinState::Set);
         k.rk = Some(true);
         k.hmac_secret = Some(true);
+        // "Ready" needs a test registration that went through.
+        k.registration = Some(crate::diagnose::StepOutcome {
+            ok: true,
+            millis: Some(1),
+            error: None,
+        });
         k.apply_model_sources(&table(), Metadata::embedded());
         k
     }

@@ -1,17 +1,20 @@
 //! The diagnosis report: facts, findings rendered in one language, summary
 //! and exit code; as JSON (schema in `docs/report-schema.md`) or Markdown for
-//! a help-desk ticket, optionally redacted. No PIN ever appears in it.
+//! a help-desk ticket (see [`super::markdown`]), optionally redacted. No PIN
+//! ever appears in it.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::content::Lang;
+use crate::content::ContentSource;
+use crate::content::failures::{FailureOutcome, FailureSeverity, FailureTable};
 use crate::content::findings::{FindingText, FindingTexts};
+use crate::content::text::Texts;
 
 use super::facts::Environment;
 use super::findings::{Finding, FindingId, Severity};
-use super::keys::{KeyFacts, PinState, Protocol};
+use super::keys::KeyFacts;
 
 /// Version of the JSON layout; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -22,6 +25,10 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_WARN: i32 = 1;
 /// Exit code when something fails.
 pub const EXIT_FAIL: i32 = 2;
+/// Exit code when the check could not run (cancelled, no PIN prompt, key hung…).
+pub const EXIT_COULD_NOT_RUN: i32 = 3;
+/// Exit code for a usage error (bad arguments), as in BSD's sysexits.
+pub const EXIT_USAGE: i32 = 64;
 
 /// The program that wrote the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,6 +63,15 @@ pub struct ReportFinding {
     pub fix: String,
     /// Guide step that helps, if any.
     pub guide_step: Option<String>,
+    /// Title of that guide step, as students see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guide_title: Option<String>,
+    /// The probe's failure code, when the finding reports a stopped check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// For a stopped check: the key failed, or the check could not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<FailureOutcome>,
     /// The placeholder values used.
     pub placeholders: BTreeMap<String, String>,
 }
@@ -92,8 +108,12 @@ pub struct Report {
     pub findings: Vec<ReportFinding>,
     /// Counts per severity.
     pub summary: Summary,
-    /// Process exit code for this report (0 ok, 1 warnings, 2 failures).
+    /// Process exit code for this report (0 ok, 1 warnings, 2 failures,
+    /// 3 could not run).
     pub exit_code: i32,
+    /// Labels of the Markdown form, in the report's language.
+    #[serde(skip)]
+    pub labels: Texts,
 }
 
 /// Exit code for a set of findings: 2 with any failure, 1 with any warning, else 0.
@@ -106,30 +126,109 @@ pub fn exit_code_for(findings: &[Finding]) -> i32 {
     }
 }
 
+/// Exit code for rendered findings: 2 when something fails (a stopped check
+/// that could not run does not count as a failure of the key), else 3 when a
+/// check could not run, else 1 with any warning, else 0.
+pub fn exit_code_for_report(findings: &[ReportFinding]) -> i32 {
+    let could_not_run = |f: &&ReportFinding| f.outcome == Some(FailureOutcome::CouldNotRun);
+    if findings
+        .iter()
+        .any(|f| f.severity == Severity::Fail && !could_not_run(&f))
+    {
+        EXIT_FAIL
+    } else if findings.iter().any(|f| could_not_run(&f)) {
+        EXIT_COULD_NOT_RUN
+    } else if findings.iter().any(|f| f.severity == Severity::Warn) {
+        EXIT_WARN
+    } else {
+        EXIT_OK
+    }
+}
+
+fn severity_of(s: FailureSeverity) -> Severity {
+    match s {
+        FailureSeverity::Ok => Severity::Ok,
+        FailureSeverity::Info => Severity::Info,
+        FailureSeverity::Warn => Severity::Warn,
+        FailureSeverity::Fail => Severity::Fail,
+    }
+}
+
+/// "the key did not answer" → "The key did not answer." (a reason written to
+/// follow "Reason:" as a sentence of its own).
+pub fn as_sentence(reason: &str) -> String {
+    let r = reason.trim();
+    let mut out: String = match r.chars().next() {
+        Some(c) => c.to_uppercase().chain(r.chars().skip(1)).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?', '。', ')', '）']) {
+        let wide = out
+            .chars()
+            .last()
+            .is_some_and(|c| unicode_width::UnicodeWidthChar::width(c) == Some(2));
+        out.push(if wide { '。' } else { '.' });
+    }
+    out
+}
+
+/// Everything a report is rendered with, in one language.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportTexts<'a> {
+    /// Advice per finding id.
+    pub findings: &'a FindingTexts,
+    /// Words per failure code.
+    pub failures: &'a FailureTable,
+    /// Guide page titles by id.
+    pub guide_titles: &'a BTreeMap<String, String>,
+    /// Labels.
+    pub labels: &'a Texts,
+}
+
 /// The texts of `f` in `texts`' language with its placeholders filled; a
 /// `{model}`, `{browser}` or `{os}` the rules could not name reads "this
 /// key", "the browser", "this computer" in that language.
 pub fn render_finding(f: &Finding, texts: &FindingTexts) -> Option<FindingText> {
-    let ja = texts.lang() == Lang::Ja;
-    let mut values = f.placeholders.clone();
-    let mut defaults = Vec::new();
-    for (name, en, jp) in [
-        ("model", "this key", "このキー"),
-        ("browser", "the browser", "ブラウザ"),
-        ("os", "this computer", "このコンピュータ"),
-    ] {
-        if !values.contains_key(name) {
-            values.insert(name.to_string(), if ja { jp } else { en }.to_string());
-            defaults.push(en);
-        }
-    }
+    let labels = Texts::embedded(texts.lang());
+    let values = with_defaults(f, &labels);
     let mut text = texts.render(f.id.as_str(), &values)?;
-    for d in defaults {
-        for part in [&mut text.title, &mut text.explain, &mut text.fix] {
+    capitalise_defaults(
+        f,
+        &labels,
+        [&mut text.title, &mut text.explain, &mut text.fix],
+    );
+    Some(text)
+}
+
+const DEFAULT_PLACEHOLDERS: [(&str, &str); 3] = [
+    ("model", "report.default_model"),
+    ("browser", "report.default_browser"),
+    ("os", "report.default_os"),
+];
+
+/// The finding's placeholder values plus "this key", "the browser", "this
+/// computer" (in the labels' language) for the ones the rules could not name.
+fn with_defaults(f: &Finding, labels: &Texts) -> BTreeMap<String, String> {
+    let mut values = f.placeholders.clone();
+    for (name, key) in DEFAULT_PLACEHOLDERS {
+        values
+            .entry(name.to_string())
+            .or_insert_with(|| labels.get(key));
+    }
+    values
+}
+
+fn capitalise_defaults<const N: usize>(f: &Finding, labels: &Texts, parts: [&mut String; N]) {
+    let defaults: Vec<String> = DEFAULT_PLACEHOLDERS
+        .iter()
+        .filter(|(name, _)| !f.placeholders.contains_key(*name))
+        .map(|(_, key)| labels.get(key))
+        .collect();
+    for part in parts {
+        for d in &defaults {
             *part = capitalise_at_sentence_start(part, d);
         }
     }
-    Some(text)
 }
 
 /// "this key is old. this key…" → "This key is old. This key…": a default
@@ -145,8 +244,13 @@ fn capitalise_at_sentence_start(text: &str, phrase: &str) -> String {
         let before = format!("{out}{}", &rest[..at]);
         let trimmed = before.trim_end();
         let opens = trimmed.is_empty() || trimmed.ends_with(['.', '!', '?', ':', '\n']);
+        let capital = if capital.is_ascii() {
+            capital.as_str()
+        } else {
+            phrase
+        };
         out.push_str(&rest[..at]);
-        out.push_str(if opens { &capital } else { phrase });
+        out.push_str(if opens { capital } else { phrase });
         rest = &rest[at + phrase.len()..];
     }
     out.push_str(rest);
@@ -154,58 +258,70 @@ fn capitalise_at_sentence_start(text: &str, phrase: &str) -> String {
 }
 
 impl Report {
-    /// Renders `findings` with `texts` (a finding without text keeps its id
-    /// as title) and assembles the report.
+    /// Renders `findings` with `texts` and the built-in failure table and
+    /// labels of the same language (see [`Report::build_with`]).
     pub fn build(
         environment: Environment,
         keys: Vec<KeyFacts>,
         findings: &[Finding],
         texts: &FindingTexts,
     ) -> Report {
+        let lang = texts.lang();
+        let failures = FailureTable::load(&ContentSource::Embedded, lang)
+            .expect("the built-in failure table loads");
+        let labels = Texts::embedded(lang);
+        let titles = BTreeMap::new();
+        Report::build_with(
+            environment,
+            keys,
+            findings,
+            ReportTexts {
+                findings: texts,
+                failures: &failures,
+                guide_titles: &titles,
+                labels: &labels,
+            },
+        )
+    }
+
+    /// Renders `findings` and assembles the report. A finding that reports
+    /// a stopped check takes its words, severity and outcome from the
+    /// failure table; any other finding without text keeps its id as title.
+    pub fn build_with(
+        environment: Environment,
+        keys: Vec<KeyFacts>,
+        findings: &[Finding],
+        texts: ReportTexts<'_>,
+    ) -> Report {
+        let mut rendered: Vec<ReportFinding> =
+            findings.iter().map(|f| render_one(f, &texts)).collect();
+        // Severities may have changed: most severe first again.
+        rendered.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let mut summary = Summary::default();
-        let rendered: Vec<ReportFinding> = findings
-            .iter()
-            .map(|f| {
-                match f.severity {
-                    Severity::Ok => summary.ok += 1,
-                    Severity::Info => summary.info += 1,
-                    Severity::Warn => summary.warn += 1,
-                    Severity::Fail => summary.fail += 1,
-                }
-                let text = render_finding(f, texts);
-                let guide_step = f.guide_step.clone().or_else(|| {
-                    text.as_ref()
-                        .and_then(|t| t.guide_step().map(str::to_string))
-                });
-                let (title, explain, fix) = match text {
-                    Some(t) => (t.title, t.explain, t.fix),
-                    None => (f.id.as_str().to_string(), String::new(), String::new()),
-                };
-                ReportFinding {
-                    id: f.id,
-                    severity: f.severity,
-                    title,
-                    explain,
-                    fix,
-                    guide_step,
-                    placeholders: f.placeholders.clone(),
-                }
-            })
-            .collect();
+        for f in &rendered {
+            match f.severity {
+                Severity::Ok => summary.ok += 1,
+                Severity::Info => summary.info += 1,
+                Severity::Warn => summary.warn += 1,
+                Severity::Fail => summary.fail += 1,
+            }
+        }
         Report {
             schema_version: SCHEMA_VERSION,
             generated_by: GeneratedBy::default(),
-            lang: texts.lang().code().to_string(),
+            lang: texts.findings.lang().code().to_string(),
             redacted: false,
             environment,
             keys,
+            exit_code: exit_code_for_report(&rendered),
             findings: rendered,
             summary,
-            exit_code: exit_code_for(findings),
+            labels: texts.labels.clone(),
         }
     }
 
-    /// 0 when all is well, 1 with warnings, 2 with failures.
+    /// 0 when all is well, 1 with warnings, 2 with failures, 3 when a check
+    /// could not run.
     pub fn exit_code(&self) -> i32 {
         self.exit_code
     }
@@ -264,256 +380,66 @@ impl Report {
         }
         self.redacted = true;
     }
+}
 
-    /// Markdown for pasting into a help-desk ticket, labels in the report's language.
-    pub fn to_markdown(&self) -> String {
-        let ja = Lang::parse(&self.lang) == Some(Lang::Ja);
-        let l = |en: &'static str, jp: &'static str| if ja { jp } else { en };
-        let mut md = String::new();
-        md.push_str(&format!(
-            "# {} ({} {})\n\n",
-            l("Security key diagnosis", "セキュリティキー診断"),
-            self.generated_by.name,
-            self.generated_by.version
-        ));
-        let s = &self.summary;
-        md.push_str(&format!(
-            "**{}:** FAIL {} · WARN {} · INFO {} · OK {}  \n**{}:** {}\n\n",
-            l("Summary", "概要"),
-            s.fail,
-            s.warn,
-            s.info,
-            s.ok,
-            l("Exit code", "終了コード"),
-            self.exit_code
-        ));
-
-        md.push_str(&format!("## {}\n\n", l("Computer", "コンピュータ")));
-        let os = &self.environment.os;
-        let mut os_line = os.family.display_name().to_string();
-        let extra: Vec<&str> = [
-            os.name.as_deref(),
-            os.version.as_deref(),
-            os.arch.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if !extra.is_empty() {
-            os_line.push_str(&format!(" ({})", extra.join(", ")));
-        }
-        md.push_str(&format!("- OS: {os_line}\n"));
-        let ses = &self.environment.session;
-        let mut kinds: Vec<String> = Vec::new();
-        if ses.ssh {
-            kinds.push("SSH".into());
-        }
-        if ses.rdp {
-            kinds.push("Remote Desktop".into());
-        }
-        if ses.wsl {
-            kinds.push("WSL".into());
-        }
-        if ses.container {
-            kinds.push(l("container", "コンテナ").into());
-        }
-        if let Some(vm) = &ses.vm {
-            kinds.push(format!("VM ({vm})"));
-        }
-        if kinds.is_empty() {
-            kinds.push(l("local", "ローカル").into());
-        }
-        md.push_str(&format!(
-            "- {}: {}\n",
-            l("Session", "セッション"),
-            kinds.join(", ")
-        ));
-        let browsers: Vec<String> = self
-            .environment
-            .browsers
-            .iter()
-            .map(|b| {
-                let mut s = b.name.clone();
-                if let Some(v) = &b.version {
-                    s.push(' ');
-                    s.push_str(v);
-                }
-                if b.packaging.is_sandboxed() {
-                    s.push_str(&format!(" ({})", b.packaging.display_name()));
-                }
-                s
-            })
-            .collect();
-        md.push_str(&format!(
-            "- {}: {}\n",
-            l("Browsers", "ブラウザ"),
-            if browsers.is_empty() {
-                l("none found", "見つかりません").to_string()
-            } else {
-                browsers.join(", ")
-            }
-        ));
-        let hid = &self.environment.hid;
-        if hid.hidraw_total > 0 {
-            md.push_str(&format!(
-                "- hidraw: {} / FIDO {} / {} {}\n",
-                hid.hidraw_total,
-                hid.hidraw_fido,
-                l("not accessible", "アクセス不可"),
-                hid.hidraw_fido_unreadable.len()
-            ));
-        }
-        if let Some(e) = hid.windows_elevated {
-            md.push_str(&format!(
-                "- {}: {}\n",
-                l("Administrator", "管理者"),
-                yes_no(e, ja)
-            ));
-        }
-        md.push('\n');
-
-        md.push_str(&format!("## {}\n\n", l("Findings", "診断結果")));
-        for f in &self.findings {
-            md.push_str(&format!(
-                "### [{}] {}\n\n",
-                f.severity.as_str().to_uppercase(),
-                f.title
-            ));
-            if !f.explain.trim().is_empty() {
-                md.push_str(f.explain.trim());
-                md.push_str("\n\n");
-            }
-            if !f.fix.trim().is_empty() {
-                md.push_str(&format!("**{}:** {}\n\n", l("Fix", "対処"), f.fix.trim()));
-            }
-            md.push_str(&format!("`{}`\n\n", f.id));
-        }
-
-        md.push_str(&format!("## {}\n\n", l("Keys", "キー")));
-        if self.keys.is_empty() {
-            md.push_str(l(
-                "No key was probed.\n\n",
-                "キーは検査されていません。\n\n",
-            ));
-        }
-        for (i, k) in self.keys.iter().enumerate() {
-            md.push_str(&format!(
-                "### {} {}: {}\n\n",
-                l("Key", "キー"),
-                i + 1,
-                k.display_name()
-            ));
-            md.push_str(&key_markdown(k, ja));
-            md.push('\n');
-        }
-        md
+/// The text key (`exit.*` in `text.toml`) that says what an exit code means.
+pub fn exit_key(code: i32) -> &'static str {
+    match code {
+        EXIT_OK => "exit.ok",
+        EXIT_WARN => "exit.warn",
+        EXIT_FAIL => "exit.fail",
+        EXIT_COULD_NOT_RUN => "exit.could_not_run",
+        _ => "exit.usage",
     }
 }
 
-fn yes_no(b: bool, ja: bool) -> &'static str {
-    match (b, ja) {
-        (true, false) => "yes",
-        (false, false) => "no",
-        (true, true) => "はい",
-        (false, true) => "いいえ",
-    }
-}
-
-fn key_markdown(k: &KeyFacts, ja: bool) -> String {
-    let l = |en: &'static str, jp: &'static str| if ja { jp } else { en };
-    let mut rows: Vec<(String, String)> = vec![(l("Device", "デバイス").into(), k.device.clone())];
-    if let Some(p) = &k.product {
-        rows.push((l("Product", "製品").into(), p.clone()));
-    }
-    if let Some(id) = &k.usb_id {
-        rows.push(("USB ID".into(), id.clone()));
-    }
-    if let Some(p) = k.protocol {
-        let proto = match p {
-            Protocol::Fido2 => "FIDO2",
-            Protocol::U2fOnly => l("U2F only", "U2F のみ"),
-        };
-        let v = if k.versions.is_empty() {
-            proto.to_string()
-        } else {
-            format!("{proto} ({})", k.versions.join(", "))
-        };
-        rows.push((l("Protocol", "プロトコル").into(), v));
-    }
-    if let Some(a) = &k.aaguid {
-        rows.push(("AAGUID".into(), a.clone()));
-    }
-    if let Some(e) = k.eligible {
-        rows.push((
-            l("Entra attestation list", "Entra 証明書リスト").into(),
-            yes_no(e, ja).into(),
-        ));
-    }
-    if let Some(fw) = &k.firmware {
-        rows.push((l("Firmware", "ファームウェア").into(), fw.clone()));
-    }
-    if let Some(p) = k.client_pin {
-        let s = match p {
-            PinState::Unsupported => l("not supported", "非対応"),
-            PinState::NotSet => l("not set", "未設定"),
-            PinState::Set => l("set", "設定済み"),
-        };
-        let s = match k.pin_retries {
-            Some(r) => format!("{s} ({} {r})", l("tries left:", "残り回数:")),
-            None => s.to_string(),
-        };
-        rows.push(("PIN".into(), s));
-    }
-    if let Some(rk) = k.rk {
-        let mut s = yes_no(rk, ja).to_string();
-        if let Some(n) = k.rk_remaining {
-            s.push_str(&format!(" ({} {n})", l("free slots:", "空き:")));
+fn render_one(f: &Finding, texts: &ReportTexts<'_>) -> ReportFinding {
+    let values = with_defaults(f, texts.labels);
+    let (mut title, mut explain, mut fix, severity, outcome, guide) = match &f.failure {
+        Some(code) => {
+            let t = texts.failures.render(code, &values);
+            let guide = t.guide_step().map(str::to_string);
+            (
+                t.title,
+                as_sentence(&t.reason),
+                t.fix,
+                severity_of(t.severity),
+                Some(t.outcome),
+                guide,
+            )
         }
-        rows.push((l("Discoverable credentials", "パスキー保存").into(), s));
-    }
-    if let Some(h) = k.hmac_secret {
-        rows.push(("hmac-secret".into(), yes_no(h, ja).into()));
-    }
-    for (label, step) in [
-        (l("Test registration", "テスト登録"), &k.registration),
-        (l("Test sign-in", "テストサインイン"), &k.sign_in),
-    ] {
-        if let Some(s) = step {
-            let mut v = if s.ok {
-                "OK".to_string()
-            } else {
-                "NG".to_string()
-            };
-            if let Some(ms) = s.millis {
-                v.push_str(&format!(" ({ms} ms)"));
+        None => match texts.findings.render(f.id.as_str(), &values) {
+            Some(t) => {
+                let guide = t.guide_step().map(str::to_string);
+                (t.title, t.explain, t.fix, f.severity, None, guide)
             }
-            if let Some(e) = &s.error {
-                v.push_str(&format!(": {e}"));
-            }
-            rows.push((label.into(), v));
-        }
+            None => (
+                f.id.as_str().to_string(),
+                String::new(),
+                String::new(),
+                f.severity,
+                None,
+                None,
+            ),
+        },
+    };
+    capitalise_defaults(f, texts.labels, [&mut title, &mut explain, &mut fix]);
+    let guide_step = f.guide_step.clone().or(guide);
+    let guide_title = guide_step
+        .as_ref()
+        .and_then(|g| texts.guide_titles.get(g).cloned());
+    ReportFinding {
+        id: f.id,
+        severity,
+        title,
+        explain,
+        fix,
+        guide_step,
+        guide_title,
+        failure: f.failure.clone(),
+        outcome,
+        placeholders: f.placeholders.clone(),
     }
-    if let Some(v) = k.attestation_verified {
-        let fmt = k.attestation_format.as_deref().unwrap_or("?");
-        rows.push((
-            l("Attestation verified", "構成証明の検証").into(),
-            format!("{} ({fmt})", yes_no(v, ja)),
-        ));
-    }
-    if let Some(f) = &k.failure {
-        rows.push((
-            l("Probe stopped", "検査中断").into(),
-            format!("{} [{}]: {}", f.stage, kebab(&f.kind), f.detail),
-        ));
-    }
-    rows.iter().map(|(a, b)| format!("- {a}: {b}\n")).collect()
-}
-
-fn kebab<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// `hid:/dev/hidraw3` → `hid:<device 1>`; `udp:host:port` → `udp:<address>`;

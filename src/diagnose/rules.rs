@@ -296,36 +296,26 @@ pub fn key_rules(ctx: &KeyContext, key: &KeyFacts) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
 
     if let Some(f) = &key.failure {
-        let id_sev = match f.kind {
-            FailureKind::PresenceTimeout => Some((FindingId::PresenceTimeout, Severity::Warn)),
-            FailureKind::UserRefused => Some((FindingId::UserRefused, Severity::Warn)),
-            FailureKind::Gone => Some((FindingId::DeviceUnplugged, Severity::Fail)),
-            FailureKind::Malformed => Some((FindingId::DeviceMalformed, Severity::Fail)),
-            FailureKind::PinBlocked => Some((FindingId::PinBlocked, Severity::Fail)),
-            FailureKind::PinNotSet => None, // covered by the PIN rule below
-            FailureKind::StoreFull => Some((FindingId::StoreFull, Severity::Fail)),
-            // Reported once for the computer by the access rules.
-            FailureKind::PermissionDenied
-                if matches!(os, OsFamily::Linux | OsFamily::Chromeos | OsFamily::Windows) =>
-            {
-                None
+        // A key known to have no PIN is reported by the PIN rule below.
+        let pin_rule_covers = f.code == "pin-not-set" && key.client_pin.is_some();
+        // Reported once for the computer by the access rules.
+        let access_rule_covers = f.kind == FailureKind::PermissionDenied
+            && matches!(os, OsFamily::Linux | OsFamily::Chromeos | OsFamily::Windows);
+        if !pin_rule_covers && !access_rule_covers {
+            let (id, sev) = match f.code.as_str() {
+                // Nothing was there to be unplugged.
+                "not-found" | "open-failed" => (FindingId::ProbeFailed, Severity::Warn),
+                _ => failure_finding(f.kind),
+            };
+            let mut finding = mk(id, sev)
+                .with("stage", f.stage.clone())
+                .with("error", f.detail.clone())
+                .with("detail", f.detail.clone())
+                .with_failure(f.code.clone());
+            if let Some(r) = key.pin_retries {
+                finding = finding.with("retries", r.to_string());
             }
-            FailureKind::PermissionDenied
-            | FailureKind::NoResponse
-            | FailureKind::PinAuthBlocked
-            | FailureKind::PinInvalid
-            | FailureKind::Cancelled
-            | FailureKind::Other => Some((FindingId::ProbeFailed, Severity::Fail)),
-        };
-        if let Some((id, sev)) = id_sev {
-            out.push(
-                mk(id, sev)
-                    .with("stage", f.stage.clone())
-                    .with("error", f.detail.clone()),
-            );
-        }
-        if f.kind == FailureKind::PinNotSet && key.client_pin.is_none() {
-            out.push(pin_not_set(ctx, &mk));
+            out.push(finding);
         }
     }
 
@@ -344,7 +334,9 @@ pub fn key_rules(ctx: &KeyContext, key: &KeyFacts) -> Vec<Finding> {
         out.push(
             mk(FindingId::ProbeFailed, Severity::Fail)
                 .with("stage", "register")
-                .with("error", reg.error.clone().unwrap_or_default()),
+                .with("error", reg.error.clone().unwrap_or_default())
+                .with("detail", reg.error.clone().unwrap_or_default())
+                .with_failure("registration-failed"),
         );
     }
 
@@ -352,10 +344,32 @@ pub fn key_rules(ctx: &KeyContext, key: &KeyFacts) -> Vec<Finding> {
     let clean = !out
         .iter()
         .any(|f| matches!(f.severity, Severity::Warn | Severity::Fail));
-    if clean && key.protocol == Some(Protocol::Fido2) && key.failure.is_none() {
+    // "Ready" needs a test registration that went through, not only getInfo.
+    let registered = key.registration.as_ref().is_some_and(|r| r.ok);
+    if clean && key.protocol == Some(Protocol::Fido2) && key.failure.is_none() && registered {
         out.insert(0, mk(FindingId::OkKeyReady, Severity::Ok));
     }
     out
+}
+
+/// The finding id a stopped check is filed under, and its severity before
+/// the failure table (which has the last word, see `Report::build`) applies.
+fn failure_finding(kind: FailureKind) -> (FindingId, Severity) {
+    match kind {
+        FailureKind::PresenceTimeout => (FindingId::PresenceTimeout, Severity::Warn),
+        FailureKind::UserRefused => (FindingId::UserRefused, Severity::Warn),
+        FailureKind::Gone => (FindingId::DeviceUnplugged, Severity::Fail),
+        FailureKind::Malformed => (FindingId::DeviceMalformed, Severity::Fail),
+        FailureKind::PinBlocked => (FindingId::PinBlocked, Severity::Fail),
+        FailureKind::StoreFull => (FindingId::StoreFull, Severity::Fail),
+        FailureKind::Cancelled => (FindingId::ProbeFailed, Severity::Info),
+        FailureKind::PinNotSet => (FindingId::ProbeFailed, Severity::Warn),
+        FailureKind::PermissionDenied
+        | FailureKind::NoResponse
+        | FailureKind::PinAuthBlocked
+        | FailureKind::PinInvalid
+        | FailureKind::Other => (FindingId::ProbeFailed, Severity::Fail),
+    }
 }
 
 fn pin_not_set(ctx: &KeyContext, mk: &dyn Fn(FindingId, Severity) -> Finding) -> Finding {
@@ -376,7 +390,7 @@ fn fido2_rules(
         Some(PinState::NotSet) => out.push(pin_not_set(ctx, mk)),
         // No PIN and no built-in verification: Entra's user verification is impossible.
         Some(PinState::Unsupported) if key.uv != Some(true) => {
-            out.push(mk(FindingId::PinNotSet, Severity::Fail).with("reason", "no-pin-support"));
+            out.push(mk(FindingId::PinUnsupported, Severity::Fail).with_failure("pin-unsupported"));
         }
         _ => {}
     }

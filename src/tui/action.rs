@@ -106,4 +106,7 @@ pub enum Command {
     },
     /// Write the report to a new `fido-doctor-report-<n>.md`.
     Export(Box<Report>),
+    /// Diagnose again with what is known about these keys (from asking
+    /// them what they are), so the diagnosis and the keys pane agree.
+    Diagnose(Vec<crate::diagnose::KeyFacts>),
 }

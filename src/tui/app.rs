@@ -133,6 +133,9 @@ pub struct PinEntry {
     pub retries: Option<u32>,
     /// The PIN typed so far (wiped on drop).
     pub input: Zeroizing<String>,
+    /// With one attempt left, the user must first confirm spending it;
+    /// true once confirmed (and whenever more attempts are left).
+    pub confirmed: bool,
 }
 
 impl std::fmt::Debug for PinEntry {
@@ -246,6 +249,8 @@ pub struct DiagnosisState {
     pub running: bool,
     /// Lines of the selected finding's text scrolled off the top.
     pub scroll: u16,
+    /// The guide page shown was opened from a finding: Esc goes back here.
+    pub opened_guide: bool,
 }
 
 /// The whole app state.

@@ -104,10 +104,14 @@ pub fn run(content: Content, options: TuiOptions) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let mut workers = worker::Workers::new(tx.clone(), config);
-    let result = match workers
-        .start()
-        .and_then(|()| runner::spawn_input(tx, stop.clone()))
-    {
+    let started = workers.start().map(|()| {
+        // Ask the `--device` key what it is right away, so the keys pane
+        // and the diagnosis know it before any check.
+        if let Some(d) = options.device.clone() {
+            worker::Effects::apply(&mut workers, Command::Info { devices: vec![d] });
+        }
+    });
+    let result = match started.and_then(|()| runner::spawn_input(tx, stop.clone())) {
         Ok(input) => {
             let r = runner::run_loop_with(&mut terminal, &mut app, &rx, &mut workers);
             stop.store(true, Ordering::Relaxed);

@@ -127,8 +127,6 @@ pub struct ProbeText {
     pub reason: String,
     /// "Detail: {detail}" (the probe's technical message, untranslated)
     pub detail: String,
-    /// Plain-language reason per probe failure code (`touch-timeout`, …).
-    pub reasons: std::collections::BTreeMap<String, String>,
     /// "The Diagnosis tab explains what to do."
     pub next: String,
     /// "Enter or Esc: back"
@@ -153,6 +151,14 @@ pub struct PinText {
     pub unknown_retries: String,
     /// "Enter: confirm   Esc: cancel"
     pub keys: String,
+    /// Before the prompt at 2 or 3 attempts left: what 0 means ({n}).
+    pub warn_low: String,
+    /// With one attempt left: a wrong PIN now blocks the key.
+    pub warn_last: String,
+    /// "Use the last attempt?"
+    pub confirm_last: String,
+    /// "y: enter the PIN   Esc: stop"
+    pub confirm_keys: String,
 }
 
 /// The practice scenario picker.
@@ -279,26 +285,6 @@ impl LiveText {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctap::probe::FailureCode;
-
-    #[test]
-    fn every_failure_code_has_a_plain_reason_in_both_languages() {
-        for lang in Lang::ALL {
-            let t = LiveText::load(&ContentSource::Embedded, lang).unwrap();
-            for code in FailureCode::ALL {
-                let key = code.as_str();
-                assert!(
-                    t.probe.reasons.get(key).is_some_and(|r| !r.is_empty()),
-                    "{lang}: no reason for {key}"
-                );
-            }
-            assert_eq!(
-                t.probe.reasons.len(),
-                FailureCode::ALL.len(),
-                "{lang}: stray reasons"
-            );
-        }
-    }
 
     #[test]
     fn both_languages_load_with_their_placeholders() {
@@ -306,6 +292,7 @@ mod tests {
             let t = LiveText::load(&ContentSource::Embedded, lang).unwrap();
             assert!(t.probe.countdown.contains("{s}"));
             assert!(t.pin.retries.contains("{n}"));
+            assert!(t.pin.warn_low.contains("{n}"));
             assert!(t.export.written.contains("{path}"));
             assert!(t.keys.error.contains("{error}"));
         }

@@ -82,6 +82,7 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
                         app.keys
                             .facts
                             .insert(device, key_facts(&report, &content.aaguids));
+                        return rediagnose_with_known_keys(app);
                     }
                 }
                 Err(e) => {
@@ -126,6 +127,7 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
                 p.pin = Some(PinEntry {
                     retries,
                     input: Zeroizing::new(String::new()),
+                    confirmed: retries != Some(1),
                 });
                 p.touch_since = None;
                 None
@@ -172,6 +174,24 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
             None
         }
     }
+}
+
+/// While no check has run, the diagnosis judges the keys known from asking
+/// them what they are, so it never says "no key" next to a listed key.
+fn rediagnose_with_known_keys(app: &mut App) -> Option<Command> {
+    let checked = app
+        .diagnosis
+        .report
+        .as_ref()
+        .is_some_and(|r| r.keys.iter().any(|k| k.registration.is_some()));
+    let busy = app.probe.as_ref().is_some_and(ProbeView::running);
+    if checked || busy || app.keys.facts.is_empty() {
+        return None;
+    }
+    app.diagnosis.running = true;
+    Some(Command::Diagnose(
+        app.keys.facts.values().cloned().collect(),
+    ))
 }
 
 fn keep_selection(app: &mut App, selected: Option<String>) {
@@ -227,6 +247,8 @@ fn outcome_status<T>(o: &Outcome<T>) -> StageStatus {
 
 fn on_probe_finished(app: &mut App, report: ProbeReport) {
     if let Some(content) = &app.diagnosis.diagnosis_content {
+        // The probe reads the PIN counter again after a PIN was given: the
+        // facts show the attempts left after the check.
         let facts = key_facts(&report, &content.aaguids);
         app.keys.facts.insert(report.device.clone(), facts);
     }
@@ -266,6 +288,13 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Command> {
         return quit(app);
     }
     app.notice = None;
+    let (w, h) = app.size;
+    if !layout::fits(Rect::new(0, 0, w, h)) {
+        // Nothing acts behind the "terminal too small" screen but quitting.
+        return matches!(key.code, KeyCode::Char('q'))
+            .then(|| quit(app))
+            .flatten();
+    }
     if app.help {
         // Any key closes the overlay (Esc and q too, without quitting).
         app.help = false;
@@ -295,10 +324,23 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Command> {
         }
     }
     match key.code {
+        // Back to the finding whose guide page this is.
+        KeyCode::Esc | KeyCode::Backspace
+            if app.pane == Pane::Guide && app.diagnosis.opened_guide =>
+        {
+            app.diagnosis.opened_guide = false;
+            app.pane = Pane::Diagnosis;
+        }
         KeyCode::Char('q') | KeyCode::Esc => return quit(app),
         KeyCode::Char('?') => app.help = true,
-        KeyCode::Tab => app.pane = app.pane.next(),
-        KeyCode::BackTab => app.pane = app.pane.prev(),
+        KeyCode::Tab => {
+            app.diagnosis.opened_guide = false;
+            app.pane = app.pane.next();
+        }
+        KeyCode::BackTab => {
+            app.diagnosis.opened_guide = false;
+            app.pane = app.pane.prev();
+        }
         KeyCode::Char('p') if !app.probe.as_ref().is_some_and(ProbeView::running) => {
             app.practice.open = true;
             app.pane = Pane::Keys;
@@ -318,6 +360,21 @@ const MAX_PIN_CHARS: usize = 63;
 fn pin_key(app: &mut App, key: KeyEvent) -> Option<Command> {
     let p = app.probe.as_mut()?;
     let entry = p.pin.as_mut()?;
+    if !entry.confirmed {
+        // The last attempt: only an explicit "y" goes on to the PIN.
+        return match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                entry.confirmed = true;
+                None
+            }
+            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('N') => {
+                p.pin = None;
+                p.cancelling = true;
+                Some(Command::CancelProbe)
+            }
+            _ => None,
+        };
+    }
     match key.code {
         KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
             if entry.input.chars().count() < MAX_PIN_CHARS {
@@ -422,6 +479,7 @@ fn diagnosis_key(app: &mut App, code: KeyCode) {
                 .and_then(|id| app.content.guide.position(id))
             {
                 app.pane = Pane::Guide;
+                app.diagnosis.opened_guide = true;
                 go_to(app, index);
             }
         }

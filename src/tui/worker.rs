@@ -17,7 +17,8 @@ use zeroize::Zeroizing;
 
 use crate::ctap::ctaphid::{CancelHandle, CtapHid, HidOptions};
 use crate::ctap::probe::{
-    self, PinAnswer, PinRequest, PinSource, ProbeEvent, ProbeOptions, RememberedPin,
+    self, Outcome, PinAnswer, PinRequest, PinSource, ProbeEvent, ProbeOptions, ProbeReport,
+    RememberedPin,
 };
 use crate::device;
 use crate::diagnose::{self, DiagnosisContent, Environment, KeyFacts, RealSystem};
@@ -242,6 +243,13 @@ impl Effects for Workers {
             Command::Wink { device } => self.wink(device),
             Command::Info { devices } => self.info(devices),
             Command::Export(report) => self.export(*report),
+            Command::Diagnose(keys) => {
+                let tx = self.tx.clone();
+                let config = self.config.clone();
+                let _ = std::thread::Builder::new()
+                    .name("tui-diagnosis".into())
+                    .spawn(move || send_diagnosis(&tx, &config, keys));
+            }
         }
     }
 
@@ -360,6 +368,13 @@ impl PinSource for ChannelPin {
     fn request_pin(&mut self, request: &PinRequest) -> PinAnswer {
         PinAnswer::from_option(self.ask(request.retries))
     }
+
+    /// The PIN window itself asks for an explicit confirmation before it
+    /// shows the field on the last attempt (Esc there declines), so the
+    /// request may go ahead to it.
+    fn confirm_last_pin_attempt(&mut self, _request: &PinRequest) -> bool {
+        true
+    }
 }
 
 /// Runs one check of `device` and reports progress, the result and the new
@@ -394,7 +409,12 @@ pub fn run_probe(
             let _ = sink.send(Msg::Probe(e));
         }
     };
-    let report = probe::run(dev, &config.probe, &mut pin, &mut on_event, cancel);
+    let mut report = probe::run(dev, &config.probe, &mut pin, &mut on_event, cancel);
+    if cancel.is_cancelled() {
+        read_as_cancelled(&mut report);
+    }
+    // The key's PIN counter is read again by the probe after a PIN was
+    // given, so the facts show the attempts left after the check.
     let keys = match &config.content {
         Some(c) => diagnose::keys_from_probes(std::slice::from_ref(&report), c),
         None => Vec::new(),
@@ -403,6 +423,35 @@ pub fn run_probe(
         return;
     }
     send_diagnosis(tx, config, keys);
+}
+
+/// After the user cancelled, a key's answer to CTAPHID_CANCEL (often
+/// "operation denied", or a timeout) is not a refusal: the stage that
+/// stopped reads as cancelled.
+pub fn read_as_cancelled(report: &mut ProbeReport) {
+    use crate::ctap::probe::FailureCode;
+    let fix = |f: &mut crate::ctap::probe::Failure| {
+        if matches!(
+            f.code,
+            FailureCode::UserRefused
+                | FailureCode::TouchTimeout
+                | FailureCode::Timeout
+                | FailureCode::CtapStatus
+                | FailureCode::PinDeclined
+        ) {
+            f.code = FailureCode::Cancelled;
+            f.message = format!("cancelled here; the key then answered: {}", f.message);
+        }
+    };
+    if let Outcome::Failed { error, .. } = &mut report.key {
+        fix(error);
+    }
+    if let Outcome::Failed { error, .. } = &mut report.registration {
+        fix(error);
+    }
+    if let Outcome::Failed { error, .. } = &mut report.authentication {
+        fix(error);
+    }
 }
 
 /// Diagnoses this computer with `keys` and sends the report (nothing when

@@ -273,6 +273,23 @@ fn url_runs(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
+thread_local! {
+    static WHOLE_URLS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with URLs never split, even when longer than a line (for text
+/// that is printed or pasted, where a split URL no longer works).
+pub fn with_whole_urls<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            WHOLE_URLS.with(|c| c.set(self.0));
+        }
+    }
+    let _reset = Reset(WHOLE_URLS.with(|c| c.replace(true)));
+    f()
+}
+
 struct Wrapper<'a> {
     text: &'a str,
     styles: &'a [(usize, usize, Style)],
@@ -300,6 +317,13 @@ impl Wrapper<'_> {
             self.used = 0;
         }
         if self.used + vis_w > self.max {
+            if WHOLE_URLS.with(std::cell::Cell::get) && visible.contains("://") {
+                // Printed text: a URL longer than the line stays whole (and
+                // clickable); the line runs long instead.
+                self.end = at + seg.len();
+                self.used += full_w;
+                return;
+            }
             // A single word wider than the line: split it by characters.
             self.split_long(at, seg);
             return;

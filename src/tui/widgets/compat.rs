@@ -16,6 +16,7 @@ use ratatui::widgets::Widget;
 
 use crate::content::Lang;
 use crate::content::compat::{BrowserId, CompatEntry, CompatMatrix, OsFamily, Support};
+use crate::content::text::Texts;
 use crate::content::ui::fill;
 use crate::diagnose::Environment;
 use crate::tui::doc::BoxChars;
@@ -92,106 +93,94 @@ impl Cell {
 }
 
 /// The table's labels in one language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompatLabels {
     /// Heading over the table.
-    pub title: &'static str,
+    pub title: String,
     /// Header of the OS column.
-    pub os: &'static str,
+    pub os: String,
     /// Cell words: yes, new, guide-only, no, n/a, unlisted.
-    pub cells: [&'static str; 6],
+    pub cells: [String; 6],
     /// Short cell words for narrow tables.
-    pub cells_short: [&'static str; 6],
+    pub cells_short: [String; 6],
     /// Legend texts, same order; `{guide}` and `{microsoft}` are as-of dates.
-    pub legend: [&'static str; 6],
+    pub legend: [String; 6],
     /// Legend of the `*` suffix.
-    pub sign_in_only: &'static str,
+    pub sign_in_only: String,
     /// Legend of the bracketed cells.
-    pub this_computer_cell: &'static str,
+    pub this_computer_cell: String,
     /// Heading over the sources.
-    pub sources: &'static str,
+    pub sources: String,
     /// "University guide (as of {as_of})".
-    pub guide_source: &'static str,
+    pub guide_source: String,
     /// "Microsoft (as of {as_of})".
-    pub microsoft_source: &'static str,
+    pub microsoft_source: String,
     /// "This computer ({os} + {browser}):".
-    pub this_computer: &'static str,
+    pub this_computer: String,
     /// Verdict sentences, same order as `cells`.
-    pub verdicts: [&'static str; 6],
+    pub verdicts: [String; 6],
     /// Added when only sign-in works there.
-    pub verdict_sign_in_only: &'static str,
+    pub verdict_sign_in_only: String,
     /// Between two sentences (a space in English, nothing in Japanese).
-    pub sentence_gap: &'static str,
+    pub sentence_gap: String,
 }
 
-const EN: CompatLabels = CompatLabels {
-    title: "Security-key sign-in by system and browser",
-    os: "OS",
-    cells: ["yes", "new", "list", "no", "-", "?"],
-    cells_short: ["yes", "new", "lst", "no", "-", "?"],
-    legend: [
-        "in the university list ({guide}) and Microsoft's matrix ({microsoft})",
-        "Microsoft's matrix ({microsoft}) only, not in the university list ({guide})",
-        "in the university list ({guide}) only, not in Microsoft's matrix ({microsoft})",
-        "not supported",
-        "the browser does not exist on that system",
-        "in neither source",
-    ],
-    sign_in_only: "sign-in only: a new key cannot be registered there",
-    this_computer_cell: "this computer",
-    sources: "Sources",
-    guide_source: "University guide, as of {as_of}:",
-    microsoft_source: "Microsoft, as of {as_of}:",
-    this_computer: "This computer ({os} + {browser}):",
-    verdicts: [
-        "in the university list ({guide}) and allowed by Microsoft ({microsoft}).",
-        "not in the university list ({guide}); allowed by Microsoft ({microsoft}).",
-        "in the university list ({guide}); not in Microsoft's matrix ({microsoft}).",
-        "supported by neither the university list ({guide}) nor Microsoft ({microsoft}).",
-        "this browser does not exist on this system.",
-        "not listed by the university ({guide}) or Microsoft ({microsoft}).",
-    ],
-    verdict_sign_in_only: "Sign-in only: register the key on another computer.",
-    sentence_gap: " ",
-};
-
-const JA: CompatLabels = CompatLabels {
-    title: "OS とブラウザー別のセキュリティキーでのサインイン",
-    os: "OS",
-    cells: ["可", "MSのみ", "大学のみ", "不可", "-", "?"],
-    cells_short: ["可", "新", "大", "不可", "-", "?"],
-    legend: [
-        "大学の一覧（{guide}）と Microsoft の対応表（{microsoft}）の両方に記載",
-        "Microsoft の対応表（{microsoft}）のみに記載。大学の一覧（{guide}）にはない",
-        "大学の一覧（{guide}）のみに記載。Microsoft の対応表（{microsoft}）にはない",
-        "利用できない",
-        "その OS にはないブラウザー",
-        "どちらの資料にも記載なし",
-    ],
-    sign_in_only: "サインインのみ。新しいキーの登録はできない",
-    this_computer_cell: "このコンピューター",
-    sources: "出典",
-    guide_source: "大学のガイド（{as_of} 時点）:",
-    microsoft_source: "Microsoft（{as_of} 時点）:",
-    this_computer: "このコンピューター（{os} + {browser}）:",
-    verdicts: [
-        "大学の一覧（{guide}）にあり、Microsoft（{microsoft}）でも利用できます。",
-        "大学の一覧（{guide}）にはありませんが、Microsoft（{microsoft}）では利用できます。",
-        "大学の一覧（{guide}）にはありますが、Microsoft の対応表（{microsoft}）にはありません。",
-        "大学の一覧（{guide}）でも Microsoft（{microsoft}）でも利用できません。",
-        "このブラウザーはこの OS にはありません。",
-        "大学の一覧（{guide}）にも Microsoft（{microsoft}）にも記載がありません。",
-    ],
-    verdict_sign_in_only: "サインインのみ可能です。キーは別のコンピューターで登録してください。",
-    sentence_gap: "",
-};
-
 impl CompatLabels {
-    /// The labels in `lang`.
+    /// The labels in `lang` (from `{lang}/text.toml`, table `compat`).
     pub fn for_lang(lang: Lang) -> &'static CompatLabels {
-        match lang {
-            Lang::En => &EN,
-            Lang::Ja => &JA,
+        static LABELS: std::sync::OnceLock<[CompatLabels; 2]> = std::sync::OnceLock::new();
+        let all = LABELS
+            .get_or_init(|| Lang::ALL.map(|l| CompatLabels::from_texts(&Texts::embedded(l), l)));
+        &all[usize::from(lang == Lang::Ja)]
+    }
+
+    /// The labels from loaded texts.
+    pub fn from_texts(t: &Texts, lang: Lang) -> CompatLabels {
+        let g = |k: &str| t.get(k);
+        CompatLabels {
+            title: g("compat.title"),
+            os: g("compat.os"),
+            cells: [
+                g("compat.cell.yes"),
+                g("compat.cell.new"),
+                g("compat.cell.guide_only"),
+                g("compat.cell.no"),
+                g("compat.cell.na"),
+                g("compat.cell.unlisted"),
+            ],
+            cells_short: [
+                g("compat.cell_short.yes"),
+                g("compat.cell_short.new"),
+                g("compat.cell_short.guide_only"),
+                g("compat.cell_short.no"),
+                g("compat.cell_short.na"),
+                g("compat.cell_short.unlisted"),
+            ],
+            legend: [
+                g("compat.legend.yes"),
+                g("compat.legend.new"),
+                g("compat.legend.guide_only"),
+                g("compat.legend.no"),
+                g("compat.legend.na"),
+                g("compat.legend.unlisted"),
+            ],
+            sign_in_only: g("compat.sign_in_only"),
+            this_computer_cell: g("compat.this_computer_cell"),
+            sources: g("compat.sources"),
+            guide_source: g("compat.guide_source"),
+            microsoft_source: g("compat.microsoft_source"),
+            this_computer: g("compat.this_computer"),
+            verdicts: [
+                g("compat.verdict.yes"),
+                g("compat.verdict.new"),
+                g("compat.verdict.guide_only"),
+                g("compat.verdict.no"),
+                g("compat.verdict.na"),
+                g("compat.verdict.unlisted"),
+            ],
+            verdict_sign_in_only: g("compat.verdict_sign_in_only"),
+            // Japanese sentences follow each other without a space.
+            sentence_gap: if lang == Lang::Ja { "" } else { " " }.to_string(),
         }
     }
 }
@@ -298,7 +287,7 @@ impl CompatTable<'_> {
             + 1;
         let col_w = (width.saturating_sub(os_w) / COLUMNS.len()).clamp(1, 14);
         // Cell text plus brackets (or spaces) must fit the column.
-        let fits = |words: &[&str; 6]| words.iter().all(|w| wrap::width(w) + 1 + 2 <= col_w);
+        let fits = |words: &[String; 6]| words.iter().all(|w| wrap::width(w) + 1 + 2 <= col_w);
         let words = if fits(&l.cells) {
             &l.cells
         } else {
@@ -309,7 +298,7 @@ impl CompatTable<'_> {
             .any(|b| wrap::width(column_name(*b, false)) + 1 > col_w);
 
         let mut out: Vec<Line<'static>> = Vec::new();
-        out.extend(wrap(&[Span::styled(l.title, t.title())], width));
+        out.extend(wrap(&[Span::styled(l.title.as_str(), t.title())], width));
         out.push(Line::default());
 
         // Header.
@@ -349,7 +338,7 @@ impl CompatTable<'_> {
                     used.push(cell.verdict);
                 }
                 any_star |= cell.sign_in_only;
-                let word = words[verdict_index(cell.verdict)];
+                let word = words[verdict_index(cell.verdict)].as_str();
                 let star = if cell.sign_in_only { "*" } else { "" };
                 let hl = self.highlight.contains(&(os, b));
                 let (text, style) = if hl {
@@ -389,7 +378,7 @@ impl CompatTable<'_> {
                 legend.push((
                     words[i].to_string(),
                     self.verdict_style(v),
-                    self.dated(l.legend[i]),
+                    self.dated(&l.legend[i]),
                 ));
             }
         }
@@ -422,10 +411,13 @@ impl CompatTable<'_> {
 
         // Sources.
         out.push(Line::default());
-        out.extend(wrap(&[Span::styled(l.sources, t.heading())], width));
+        out.extend(wrap(
+            &[Span::styled(l.sources.as_str(), t.heading())],
+            width,
+        ));
         for (label, src) in [
-            (l.guide_source, &self.matrix.guide),
-            (l.microsoft_source, &self.matrix.microsoft),
+            (&l.guide_source, &self.matrix.guide),
+            (&l.microsoft_source, &self.matrix.microsoft),
         ] {
             out.extend(wrap(
                 &[
@@ -451,7 +443,7 @@ impl CompatTable<'_> {
         let t = &self.theme;
         let cell = self.cell(os, browser);
         let head = fill(
-            l.this_computer,
+            &l.this_computer,
             &[
                 ("os", &os.display_name()),
                 ("browser", &browser.display_name()),
@@ -461,13 +453,13 @@ impl CompatTable<'_> {
             Span::styled(head, t.bold()),
             Span::raw(" "),
             Span::styled(
-                self.dated(l.verdicts[verdict_index(cell.verdict)]),
+                self.dated(&l.verdicts[verdict_index(cell.verdict)]),
                 self.verdict_style(cell.verdict),
             ),
         ];
         if cell.sign_in_only {
-            spans.push(Span::raw(l.sentence_gap));
-            spans.push(Span::styled(l.verdict_sign_in_only, t.warning()));
+            spans.push(Span::raw(l.sentence_gap.as_str()));
+            spans.push(Span::styled(l.verdict_sign_in_only.as_str(), t.warning()));
         }
         wrap(&spans, width.max(1))
     }

@@ -18,6 +18,7 @@ use ratatui::widgets::Widget;
 use crate::content::Lang;
 use crate::content::guide::Content;
 use crate::content::markdown;
+use crate::content::text::Texts;
 use crate::content::ui::fill;
 use crate::diagnose::Severity;
 use crate::diagnose::report::{Report, ReportFinding};
@@ -30,81 +31,67 @@ use super::frame;
 /// Body width from which the detail goes beside the list instead of below.
 pub const SIDE_BY_SIDE_WIDTH: u16 = 100;
 
-/// The pane's own labels in one language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The pane's own labels in one language (`{lang}/text.toml`, table
+/// `diagnosis`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiagnosisLabels {
     /// Marker of a failure (six columns, like the others).
-    pub fail: &'static str,
+    pub fail: String,
     /// Marker of a warning.
-    pub warn: &'static str,
+    pub warn: String,
     /// Marker of a piece of information.
-    pub info: &'static str,
+    pub info: String,
     /// Marker of good news.
-    pub ok: &'static str,
+    pub ok: String,
     /// Before the counts: "Summary:".
-    pub summary: &'static str,
+    pub summary: String,
     /// "exit code {code}".
-    pub exit_code: &'static str,
+    pub exit_code: String,
     /// Heading over the fix.
-    pub fix: &'static str,
-    /// "Press Enter to open: {title}" (the title follows).
-    pub open_step: &'static str,
-    /// Before the finding id (for help-desk tickets).
-    pub id: &'static str,
+    pub fix: String,
+    /// "Press Enter to open:" (the title follows).
+    pub open_step: String,
     /// No diagnosis has run.
-    pub empty: &'static str,
+    pub empty: String,
     /// A diagnosis is running.
-    pub running: &'static str,
+    pub running: String,
     /// The report has no findings.
-    pub no_findings: &'static str,
+    pub no_findings: String,
 }
-
-const EN: DiagnosisLabels = DiagnosisLabels {
-    fail: "[FAIL]",
-    warn: "[WARN]",
-    info: "[INFO]",
-    ok: "[ OK ]",
-    summary: "Summary:",
-    exit_code: "exit code {code}",
-    fix: "What to do",
-    open_step: "Press Enter to open:",
-    id: "Finding id:",
-    empty: "No diagnosis yet. The diagnosis checks this computer, its browsers and any connected security key, and explains what stops them from working.",
-    running: "Diagnosing: checking this computer and probing connected keys. Touch your key when it blinks.",
-    no_findings: "The diagnosis found nothing to report.",
-};
-
-const JA: DiagnosisLabels = DiagnosisLabels {
-    fail: "[問題]",
-    warn: "[注意]",
-    info: "[情報]",
-    ok: "[ OK ]",
-    summary: "概要:",
-    exit_code: "終了コード {code}",
-    fix: "対処方法",
-    open_step: "Enter キーでガイドを開く:",
-    id: "診断項目 ID:",
-    empty: "まだ診断していません。診断では、このコンピューター、ブラウザー、接続されたセキュリティキーを確認し、使えない理由を説明します。",
-    running: "診断中です。このコンピューターを確認し、接続されたキーを検査しています。キーが点滅したら触れてください。",
-    no_findings: "報告することはありませんでした。",
-};
 
 impl DiagnosisLabels {
     /// The labels in `lang`.
     pub fn for_lang(lang: Lang) -> &'static DiagnosisLabels {
-        match lang {
-            Lang::En => &EN,
-            Lang::Ja => &JA,
+        static LABELS: std::sync::OnceLock<[DiagnosisLabels; 2]> = std::sync::OnceLock::new();
+        let all = LABELS
+            .get_or_init(|| Lang::ALL.map(|l| DiagnosisLabels::from_texts(&Texts::embedded(l))));
+        &all[usize::from(lang == Lang::Ja)]
+    }
+
+    /// The labels from loaded texts.
+    pub fn from_texts(t: &Texts) -> DiagnosisLabels {
+        DiagnosisLabels {
+            fail: t.get("diagnosis.marker_fail"),
+            warn: t.get("diagnosis.marker_warn"),
+            info: t.get("diagnosis.marker_info"),
+            ok: t.get("diagnosis.marker_ok"),
+            summary: t.get("diagnosis.summary"),
+            exit_code: t.get("diagnosis.exit_code"),
+            fix: t.get("diagnosis.fix"),
+            open_step: t.get("diagnosis.open_step"),
+            empty: t.get("diagnosis.empty"),
+            running: t.get("diagnosis.running"),
+            no_findings: t.get("diagnosis.no_findings"),
         }
     }
 
     /// The marker of `severity` (`[FAIL]`, `[ OK ]`; all six columns wide).
-    pub fn marker(&self, severity: Severity) -> &'static str {
+    pub fn marker(&self, severity: Severity) -> &str {
         match severity {
-            Severity::Fail => self.fail,
-            Severity::Warn => self.warn,
-            Severity::Info => self.info,
-            Severity::Ok => self.ok,
+            Severity::Fail => &self.fail,
+            Severity::Warn => &self.warn,
+            Severity::Info => &self.info,
+            Severity::Ok => &self.ok,
         }
     }
 }
@@ -206,7 +193,7 @@ impl DiagnosisPane<'_> {
         }
         spans.push(Span::raw("   "));
         spans.push(Span::styled(
-            fill(l.exit_code, &[("code", &report.exit_code)]),
+            fill(&l.exit_code, &[("code", &report.exit_code)]),
             t.bold(),
         ));
         Line::from(spans)
@@ -243,7 +230,7 @@ impl DiagnosisPane<'_> {
             .collect()
     }
 
-    /// The title, explanation, fix and id of `f` at `width` columns (the
+    /// The title, explanation and fix of `f` at `width` columns (the
     /// hint to open the guide, [`DiagnosisPane::open_hint`], is drawn right
     /// after them, or pinned to the bottom when they scroll).
     pub fn detail_lines(&self, f: &ReportFinding, width: usize) -> Vec<Line<'static>> {
@@ -273,14 +260,6 @@ impl DiagnosisPane<'_> {
             out.push(Line::styled(l.fix.to_string(), t.heading()));
             out.extend(self.markdown_lines(&f.fix, width, &o));
         }
-        out.push(Line::default());
-        out.extend(wrap(
-            &[
-                Span::styled(l.id.to_string(), t.dim()),
-                Span::styled(format!(" {}", f.id), t.dim()),
-            ],
-            width,
-        ));
         out
     }
 
@@ -440,7 +419,7 @@ impl DiagnosisPane<'_> {
             block.render(area, buf);
             let mut lines = vec![self.summary_line(report), Line::default()];
             lines.extend(wrap(
-                &[Span::raw(self.labels().no_findings)],
+                &[Span::raw(self.labels().no_findings.as_str())],
                 body.width as usize,
             ));
             draw_lines(&lines, body, buf);
@@ -521,7 +500,7 @@ impl DiagnosisPane<'_> {
 
     fn render_message(&self, body: Rect, buf: &mut Buffer) {
         let l = self.labels();
-        let msg = if self.running { l.running } else { l.empty };
+        let msg = if self.running { &l.running } else { &l.empty };
         let style = if self.running {
             self.theme.hint()
         } else {

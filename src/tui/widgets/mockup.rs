@@ -203,7 +203,8 @@ fn hint_lines(m: &Mockup, width: usize, o: &DocOptions<'_>) -> Vec<Line<'static>
     let mut spans: Vec<Span<'static>> = Vec::new();
     for (k, item) in m.targets().enumerate() {
         if k > 0 {
-            spans.push(Span::styled(format!(", {} ", ui.then), t.text()));
+            let joint = if item.alternative { &ui.or } else { &ui.then };
+            spans.push(Span::styled(format!(", {joint} "), t.text()));
         }
         let verb = match item.kind {
             MockKind::Option => &ui.choose,

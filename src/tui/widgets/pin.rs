@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
 use crate::content::ui::fill;
+use crate::diagnose::pin_safety::PinRisk;
 use crate::tui::app::{App, PinEntry};
 use crate::tui::layout::centered;
 use crate::tui::wrap::wrap;
@@ -17,7 +18,37 @@ use super::frame;
 pub fn lines(app: &App, entry: &PinEntry, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let p = &app.text.pin;
-    let mut out = wrap(&[Span::styled(p.prompt.clone(), t.text())], width);
+    if !entry.confirmed {
+        let mut out = wrap(&[Span::styled(p.warn_last.clone(), t.warning())], width);
+        out.push(Line::default());
+        out.extend(wrap(
+            &[Span::styled(p.confirm_last.clone(), t.bold())],
+            width,
+        ));
+        out.push(Line::default());
+        out.extend(wrap(
+            &[Span::styled(p.confirm_keys.clone(), t.key())],
+            width,
+        ));
+        return out;
+    }
+    let mut out = Vec::new();
+    match PinRisk::of(entry.retries) {
+        PinRisk::Low(n) => {
+            let w = fill(&p.warn_low, &[("n", &n)]);
+            out.extend(wrap(&[Span::styled(w, t.warning())], width));
+            out.push(Line::default());
+        }
+        PinRisk::Last => {
+            out.extend(wrap(
+                &[Span::styled(p.warn_last.clone(), t.warning())],
+                width,
+            ));
+            out.push(Line::default());
+        }
+        PinRisk::Normal => {}
+    }
+    out.extend(wrap(&[Span::styled(p.prompt.clone(), t.text())], width));
     out.push(Line::default());
     let stars = "*".repeat(entry.input.chars().count());
     out.push(Line::from(vec![

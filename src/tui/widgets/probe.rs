@@ -151,14 +151,25 @@ fn failure(report: &ProbeReport) -> Option<(Stage, &Failure)> {
         .map(|f| (Stage::Authenticate, f))
 }
 
-/// The plain-language reason for a failure in the UI's language, if the
-/// content has one for its code.
-fn plain_reason<'a>(app: &'a App, f: &Failure) -> Option<&'a str> {
-    app.text
-        .probe
-        .reasons
-        .get(f.code.as_str())
-        .map(String::as_str)
+/// The plain-language reason for a failure in the UI's language, from the
+/// failure table (the same words as the diagnosis and `check`).
+fn plain_reason(app: &App, f: &Failure) -> Option<String> {
+    let table = &app.diagnosis.diagnosis_content.as_ref()?.failures;
+    let mut values = std::collections::BTreeMap::new();
+    values.insert("detail".to_string(), f.message.clone());
+    values.insert("device".to_string(), app.probe.as_ref()?.device.clone());
+    Some(crate::diagnose::report::as_sentence(
+        &table.render(f.code.as_str(), &values).reason,
+    ))
+}
+
+/// Whether the user stopped the check: then nothing happened that the
+/// scenario's description (what a browser shows) would be about.
+fn cancelled(p: &ProbeView) -> bool {
+    p.report
+        .as_ref()
+        .and_then(failure)
+        .is_some_and(|(_, f)| f.code == crate::ctap::probe::FailureCode::Cancelled)
 }
 
 /// Findings about the key itself (not about the computer or browser).
@@ -201,11 +212,7 @@ fn verdict_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
     let failed = match (&p.report, &p.open_error) {
         (Some(r), _) if r.all_ok() => None,
         (Some(r), _) => Some(match failure(r) {
-            Some((stage, f)) => (
-                stage,
-                plain_reason(app, f).map(str::to_string),
-                f.message.clone(),
-            ),
+            Some((stage, f)) => (stage, plain_reason(app, f), f.message.clone()),
             None => (Stage::Authenticate, None, String::new()),
         }),
         (None, Some(e)) => Some((Stage::Info, None, e.clone())),
@@ -236,7 +243,7 @@ fn verdict_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
                 Some(plain) => {
                     let r = fill(&tx.reason, &[("reason", &plain)]);
                     out.extend(wrap(&[Span::styled(r, t.text())], width));
-                    if !detail.is_empty() {
+                    if !detail.is_empty() && !plain.contains(detail.as_str()) {
                         let d = fill(&tx.detail, &[("detail", &detail)]);
                         out.extend(wrap(&[Span::styled(d, t.dim())], width));
                     }
@@ -294,18 +301,25 @@ pub fn practice_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'stati
         return Vec::new();
     };
     let mut out = Vec::new();
+    // A key without CTAP2 gets no PIN dialog: the browser refuses it.
+    let u2f_only = crate::sim::scenario::find(name)
+        .is_some_and(|s| s.capabilities & crate::sim::scenario::CAP_CBOR == 0);
     if p.running() {
         let page = match p.active() {
             Some(Stage::Authenticate) => "signin-step-3",
             _ => "register-step-6",
         };
-        if let Some(m) = guide_mockup(app, page) {
+        if u2f_only {
+            // Nothing to draw while the key is asked.
+        } else if let Some(m) = guide_mockup(app, page) {
             out.extend(wrap(
                 &[Span::styled(tx.browser.clone(), t.heading())],
                 width,
             ));
             out.extend(mockup_lines(m, width, &doc_options(app, false)));
         }
+    } else if cancelled(p) {
+        // Nothing happened that a browser would show.
     } else if let Some(text) = app.scenarios.get(name) {
         let ok = p.report.as_ref().is_some_and(ProbeReport::all_ok)
             && top_finding(app, &p.device).is_none();
@@ -315,8 +329,64 @@ pub fn practice_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'stati
             &tx.browser_error
         };
         out.extend(wrap(&[Span::styled(head.clone(), t.heading())], width));
-        out.extend(wrap(&[Span::styled(text.expect.clone(), t.text())], width));
+        let expect = readable_ids(app, &text.expect);
+        out.extend(wrap(&[Span::styled(expect, t.text())], width));
     }
+    out
+}
+
+/// `text` with finding ids (`store-full`) replaced by the finding's title
+/// in quotes: ids are for help desks, students read titles.
+fn readable_ids(app: &App, text: &str) -> String {
+    let Some(content) = &app.diagnosis.diagnosis_content else {
+        return text.to_string();
+    };
+    let mut out = text.to_string();
+    let mut ids: Vec<&str> = content.texts.ids().collect();
+    // Longest first, so `pin-not-set-apple` goes before `pin-not-set`.
+    ids.sort_by_key(|i| std::cmp::Reverse(i.len()));
+    for id in ids {
+        let finding = id
+            .parse::<crate::diagnose::FindingId>()
+            .ok()
+            .map(|f| crate::diagnose::Finding::new(f, crate::diagnose::Severity::Info));
+        if let Some(t) = finding
+            .as_ref()
+            .and_then(|f| crate::diagnose::report::render_finding(f, &content.texts))
+            && out.contains(id)
+        {
+            // A count the description cannot know reads as "N".
+            let title = unfilled_as_n(&t.title);
+            let quoted = match content.texts.lang() {
+                crate::content::Lang::Ja => format!("「{title}」"),
+                crate::content::Lang::En => format!("\"{title}\""),
+            };
+            out = out
+                .replace(&format!("(finding {id})"), &format!("({quoted})"))
+                .replace(id, &quoted);
+        }
+    }
+    out
+}
+
+/// `{retries}` and other unfilled placeholders become "N".
+fn unfilled_as_n(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        match rest[open..].find('}') {
+            Some(close) => {
+                out.push('N');
+                rest = &rest[open + close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
     out
 }
 
