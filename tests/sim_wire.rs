@@ -912,6 +912,51 @@ fn udp_loopback_init_and_ping() {
     assert!(started.elapsed() < WAIT);
 }
 
+/// Three wrong PINs in a row block PIN entry (PIN_AUTH_BLOCKED) until the
+/// key is re-plugged; `replug` does that and the key is checked after it:
+/// old channels are gone, the block is lifted, the retries counter kept.
+fn pin_auth_block_ends_with_replug(tr: &mut impl Transport, replug: &dyn Fn()) {
+    let (cid, _) = open(tr);
+    assert_eq!(pin_token(tr, cid, "0000"), Err(0x31));
+    assert_eq!(pin_token(tr, cid, "0000"), Err(0x31));
+    assert_eq!(pin_token(tr, cid, "0000"), Err(0x34));
+    assert_eq!(pin_token(tr, cid, "1234"), Err(0x34));
+    replug();
+    // The runner picks the request up within one idle poll (50 ms).
+    std::thread::sleep(Duration::from_millis(200));
+    send_msg(tr, cid, PING, b"x");
+    assert_eq!(recv_msg(tr, cid, &mut Vec::new()), (ERROR, vec![0x0B]));
+    let (cid, _) = open(tr);
+    assert_eq!(retries(tr, cid), 5);
+    assert!(pin_token(tr, cid, "1234").is_ok());
+    assert_eq!(retries(tr, cid), 8);
+}
+
+#[test]
+fn replug_in_process_and_over_udp() {
+    let (mut tr, h) = spawn("modern", Box::new(AutoTouch));
+    pin_auth_block_ends_with_replug(&mut tr, &|| h.replug());
+
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let opts = sim::udp::UdpOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        reply: Some(sock.local_addr().unwrap()),
+        reply_to_sender: false,
+    };
+    let server =
+        sim::udp::UdpServer::bind(scenario::find("modern").unwrap(), Box::new(AutoTouch), opts)
+            .unwrap();
+    let addr = server.local_addr().unwrap();
+    let replug = server.replug_flag();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let th = std::thread::spawn(move || server.run(&flag));
+    let mut client = UdpClient { sock, server: addr };
+    pin_auth_block_ends_with_replug(&mut client, &|| replug.store(true, Ordering::Relaxed));
+    stop.store(true, Ordering::Relaxed);
+    th.join().unwrap().unwrap();
+}
+
 /// Serves the `modern` scenario over UDP for manual third-party checks:
 /// `FIDO_SIM_LISTEN=127.0.0.1:8111 FIDO_SIM_REPLY=127.0.0.1:7112 FIDO_SIM_SECONDS=60
 ///  cargo test --test sim_wire -- --ignored --nocapture serve_udp_for_manual_checks`
