@@ -41,7 +41,7 @@ const EXPECTED: &[(&str, FindingId)] = &[
     ("bio-not-enrolled", FindingId::OkKeyReady),
     // Today's probe asks the failing finger (uv option) and does not fall
     // back to the PIN yet: the registration fails with UV_INVALID.
-    ("bio-failing", FindingId::ProbeFailed),
+    ("bio-failing", FindingId::UvFellBackToPin),
     ("pin-protocol-1", FindingId::OkKeyReady),
     ("cred-mgmt-preview", FindingId::OkKeyReady),
     // The key refuses PIN tokens until the PIN is changed; no finding names

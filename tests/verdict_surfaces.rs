@@ -322,21 +322,48 @@ fn nothing_acts_behind_the_too_small_screen() {
     assert_eq!(update(&mut app, ch('q')), Some(Command::Quit));
 }
 
+/// Answers a wrong PIN once, then declines.
+struct WrongThenDecline(bool);
+
+impl fido_doctor::ctap::probe::UserInteraction for WrongThenDecline {
+    fn request_pin(
+        &mut self,
+        _request: &fido_doctor::ctap::probe::PinRequest,
+    ) -> fido_doctor::ctap::probe::PinAnswer {
+        use fido_doctor::ctap::probe::PinAnswer;
+        if std::mem::replace(&mut self.0, true) {
+            PinAnswer::Declined
+        } else {
+            PinAnswer::Pin(zeroize::Zeroizing::new("9999".into()))
+        }
+    }
+}
+
 #[test]
 fn after_a_wrong_pin_the_keys_pane_counts_one_attempt_fewer() {
+    use fido_doctor::ctap::ctaphid::CancelHandle;
+    use fido_doctor::ctap::probe::{self, ProbeOptions};
+    use fido_doctor::sim;
+    // A real probe of the pin-low key (2 attempts): one wrong PIN, then no more.
+    let scenario = sim::scenario::find("pin-low").unwrap();
+    let (t, _handle) = sim::spawn_inproc(scenario, Box::new(sim::AutoTouch));
+    let mut ui = WrongThenDecline(false);
+    let mut r = probe::run(
+        t,
+        &ProbeOptions::default(),
+        &mut ui,
+        &mut |_| {},
+        &CancelHandle::default(),
+    );
+    // One attempt is left after the wrong PIN, and nobody confirmed spending it.
+    assert_eq!(
+        r.registration.failure().map(|f| f.code),
+        Some(FailureCode::PinLastAttemptWithheld)
+    );
+    r.device = "sim:pin-low".into();
     let mut app = app_at(content(Lang::En), &TuiOptions::default(), 80, 24);
     app.diagnosis.diagnosis_content = Some(diagnosis_content(Lang::En));
     app.probe = Some(ProbeView::new("sim:pin-low"));
-    update(&mut app, Msg::PinRequested { retries: Some(2) });
-    for c in "9999".chars() {
-        update(&mut app, ch(c));
-    }
-    assert!(matches!(
-        update(&mut app, key(KeyCode::Enter)),
-        Some(Command::Pin(Some(_)))
-    ));
-    let mut r = stopped_probe(FailureCode::PinInvalid);
-    r.device = "sim:pin-low".into();
     update(&mut app, Msg::ProbeFinished(Box::new(r)));
     assert_eq!(app.keys.facts["sim:pin-low"].pin_retries, Some(1));
 }

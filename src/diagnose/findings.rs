@@ -135,6 +135,8 @@ finding_ids! {
     NfcNotBuilt = "nfc-not-built",
     /// The key has no PIN function and no built-in verification.
     PinUnsupported = "pin-unsupported",
+    /// The fingerprint did not work during the check: the PIN was used instead.
+    UvFellBackToPin = "uv-fell-back-to-pin",
 }
 
 impl FindingId {
@@ -236,7 +238,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 47);
+        assert_eq!(FindingId::ALL.len(), 48);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(

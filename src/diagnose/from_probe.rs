@@ -47,7 +47,8 @@ impl FailureKind {
             | FailureCode::KeyInUse
             | FailureCode::UvInvalid
             | FailureCode::UvNotEnrolled
-            | FailureCode::OpenFailed => FailureKind::Other,
+            | FailureCode::OpenFailed
+            | FailureCode::PinChangeRequired => FailureKind::Other,
         }
     }
 }
@@ -174,6 +175,11 @@ pub fn key_facts(report: &ProbeReport, aaguids: &AaguidTable) -> KeyFacts {
     if let Some(reg) = report.registration.ok() {
         apply_registration(&mut k, reg);
     }
+    k.uv_fallback = report
+        .registration
+        .ok()
+        .and_then(|r| r.uv_fallback)
+        .or_else(|| report.authentication.ok().and_then(|a| a.uv_fallback));
     if k.failure.is_none() {
         k.failure = report
             .registration

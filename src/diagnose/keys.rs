@@ -9,6 +9,7 @@ use super::model::ModelSource;
 
 use crate::content::aaguid::{AaguidTable, AuthenticatorKind};
 use crate::ctap::CtapError;
+use crate::ctap::probe::UvFallback;
 use crate::ctap::status::CtapStatus;
 use crate::ctap::verify::attestation::TrustLevel;
 use crate::ctap::verify::metadata::Metadata;
@@ -243,6 +244,10 @@ pub struct KeyFacts {
     pub metadata_compromise: Option<String>,
     /// The FIDO metadata reports a firmware update for the model.
     pub metadata_update_available: bool,
+    /// The key's built-in user verification (fingerprint) gave way to the
+    /// PIN during the check, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uv_fallback: Option<UvFallback>,
 }
 
 impl KeyFacts {
@@ -283,6 +288,7 @@ impl KeyFacts {
             biometric: None,
             metadata_compromise: None,
             metadata_update_available: false,
+            uv_fallback: None,
         }
     }
 

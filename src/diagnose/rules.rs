@@ -4,6 +4,7 @@
 
 use crate::content::aaguid::{AaguidTable, AuthenticatorKind};
 use crate::content::compat::{CompatMatrix, Support};
+use crate::ctap::probe::UvFallback;
 use crate::ctap::verify::attestation::TrustLevel;
 
 use super::facts::{BrowserId, Environment, OsFamily};
@@ -416,6 +417,20 @@ fn fido2_rules(
             Severity::Info
         };
         out.push(mk(FindingId::HmacSecretMissing, sev));
+    }
+    if let Some(why) = key.uv_fallback {
+        let reason = match why {
+            UvFallback::Blocked => "blocked",
+            UvFallback::Invalid => "invalid",
+            UvFallback::Declined => "declined",
+        };
+        // Choosing the PIN is not a problem with the key.
+        let sev = if why == UvFallback::Declined {
+            Severity::Info
+        } else {
+            Severity::Warn
+        };
+        out.push(mk(FindingId::UvFellBackToPin, sev).with("reason", reason));
     }
     if key.aaguid_foreign {
         out.push(

@@ -100,12 +100,15 @@ pub enum FailureCode {
     /// The device could not be opened (address in use, I/O error); the
     /// message carries the operating system's reason.
     OpenFailed,
+    /// The key demands a new PIN before it gives a PIN token
+    /// (CTAP2_ERR_PIN_POLICY_VIOLATION, GetInfo forcePINChange).
+    PinChangeRequired,
 }
 
 impl FailureCode {
     /// Every code, for tables keyed by code (texts in content/). A new code
     /// goes here and into [`FailureCode::as_str`], whose match is exhaustive.
-    pub const ALL: [FailureCode; 32] = [
+    pub const ALL: [FailureCode; 33] = [
         FailureCode::PermissionDenied,
         FailureCode::DeviceGone,
         FailureCode::NotFound,
@@ -138,6 +141,7 @@ impl FailureCode {
         FailureCode::UvNotEnrolled,
         FailureCode::AttestationInvalid,
         FailureCode::OpenFailed,
+        FailureCode::PinChangeRequired,
     ];
 
     /// The code as it appears in JSON (`touch-timeout`).
@@ -175,6 +179,7 @@ impl FailureCode {
             FailureCode::UvNotEnrolled => "uv-not-enrolled",
             FailureCode::AttestationInvalid => "attestation-invalid",
             FailureCode::OpenFailed => "open-failed",
+            FailureCode::PinChangeRequired => "pin-change-required",
         }
     }
 
@@ -279,6 +284,7 @@ fn ctap_code(e: &CtapError) -> FailureCode {
             CtapStatus::PinAuthBlocked => FailureCode::PinAuthBlocked,
             CtapStatus::PinInvalid => FailureCode::PinInvalid,
             CtapStatus::PinNotSet | CtapStatus::PuatRequired => FailureCode::PinNotSet,
+            CtapStatus::PinPolicyViolation => FailureCode::PinChangeRequired,
             CtapStatus::UvBlocked => FailureCode::UvBlocked,
             CtapStatus::UvInvalid => FailureCode::UvInvalid,
             CtapStatus::KeyStoreFull => FailureCode::KeyStoreFull,

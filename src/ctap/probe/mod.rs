@@ -127,6 +127,20 @@ fn reread_pin_retries<T: Transport>(session: &mut ProbeSession<T>, key: &mut Key
     }
 }
 
+/// After a cancelled probe nothing more is sent to the key: the report takes
+/// the counter last read, when no PIN was submitted after that read (e.g. a
+/// wrong PIN, then Esc at the next prompt).
+fn last_seen_pin_retries<T: Transport>(session: &ProbeSession<T>, key: &mut KeyReport) {
+    if !session.pin_submitted || session.submitted_since_read {
+        return;
+    }
+    if let Some((retries, power_cycle)) = session.retries_seen {
+        key.pin_retries_at_start = key.pin_retries;
+        key.pin_retries = retries;
+        key.pin_power_cycle_required = power_cycle;
+    }
+}
+
 /// Runs the full probe: info, register, authenticate. Events are reported
 /// through `on_event`; `ui` answers PIN/UV prompts; `cancel` (a fresh
 /// [`CancelHandle::default`] shared with another thread or a Ctrl-C handler)
@@ -194,10 +208,12 @@ pub fn run<T: Transport>(
             Outcome::from_result(auth, elapsed)
         }
     };
-    if let Outcome::Ok { value, .. } = &mut key_outcome
-        && !cancel.is_cancelled()
-    {
-        reread_pin_retries(session, value);
+    if let Outcome::Ok { value, .. } = &mut key_outcome {
+        if cancel.is_cancelled() {
+            last_seen_pin_retries(session, value);
+        } else {
+            reread_pin_retries(session, value);
+        }
     }
     ProbeReport {
         device,

@@ -159,6 +159,10 @@ pub struct ProbeSession<T: Transport> {
     pub(super) pin: Option<Pin>,
     /// Whether any PIN was submitted (the retry counter is re-read at the end).
     pub(super) pin_submitted: bool,
+    /// The last retry counter read from the key (attempts left, power cycle
+    /// needed), and whether a PIN was submitted after that read.
+    pub(super) retries_seen: Option<(Option<u32>, Option<bool>)>,
+    pub(super) submitted_since_read: bool,
     /// The next PIN token may reuse [`ProbeSession::pin`] without asking
     /// (set only for the one retry after PIN_AUTH_INVALID).
     pub(super) reuse_pin: bool,
@@ -187,6 +191,8 @@ impl<T: Transport> ProbeSession<T> {
             opts: opts.clone(),
             pin: None,
             pin_submitted: false,
+            retries_seen: None,
+            submitted_since_read: false,
             reuse_pin: false,
         })
     }
@@ -234,7 +240,10 @@ impl<T: Transport> ProbeSession<T> {
         version: PinProtocolVersion,
     ) -> Result<(Option<u32>, Option<bool>), CtapError> {
         let r = self.client_pin(client_pin::encode_get_pin_retries(version))?;
-        Ok((r.pin_retries.map(to_u32), r.power_cycle_state))
+        let seen = (r.pin_retries.map(to_u32), r.power_cycle_state);
+        self.retries_seen = Some(seen);
+        self.submitted_since_read = false;
+        Ok(seen)
     }
 }
 

@@ -273,6 +273,7 @@ fn token_for_pin<T: Transport>(
         client_pin::encode_get_pin_token(&proto, pin)?
     };
     session.pin_submitted = true;
+    session.submitted_since_read = true;
     let resp = session
         .hid
         .call(&ClientPinRequest(params), &mut |e| ctx.hid(e))?;
