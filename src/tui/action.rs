@@ -63,6 +63,8 @@ pub enum Msg {
     ExportDone(String),
     /// The report could not be written.
     ExportFailed(String),
+    /// Progress or end of a key-care flow (set or change the PIN, reset).
+    Care(super::keycare::CareMsg),
 }
 
 /// A PIN typed by the user: wiped from memory when dropped, never shown by
@@ -106,4 +108,6 @@ pub enum Command {
     },
     /// Write the report to a new `fido-doctor-report-<n>.md`.
     Export(Box<Report>),
+    /// A key-care step (read the PIN state, set or change the PIN, reset).
+    Care(super::keycare::CareCommand),
 }

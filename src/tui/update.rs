@@ -11,6 +11,7 @@ use crate::sim;
 
 use super::action::{Command, Msg, PinSecret};
 use super::app::{App, Pane, PinEntry, ProbeView, StageStatus, stage_index};
+use super::keycare;
 use super::layout;
 use super::widgets::diagnosis::selected_guide_step;
 use crate::content::ui::fill;
@@ -41,7 +42,7 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
             keep_selection(app, selected);
             // Newly attached keys are asked what they are, unless a check
             // is talking to a device right now.
-            let busy = app.probe.as_ref().is_some_and(ProbeView::running);
+            let busy = app.probe.as_ref().is_some_and(ProbeView::running) || app.keycare.is_some();
             (!new.is_empty() && !busy).then_some(Command::Info { devices: new })
         }
         Msg::NfcKeys(list) => {
@@ -53,12 +54,13 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
                 .collect();
             app.keys.nfc = list;
             keep_selection(app, selected);
-            let busy = app.probe.as_ref().is_some_and(ProbeView::running);
+            let busy = app.probe.as_ref().is_some_and(ProbeView::running) || app.keycare.is_some();
             (!new.is_empty() && !busy).then_some(Command::Info { devices: new })
         }
         Msg::InfoReady { device, result } => {
             match result {
                 Ok(key) => {
+                    keycare::note_report(app, &key);
                     app.keys.info_errors.remove(&device);
                     let checked = app
                         .keys
@@ -171,6 +173,7 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
             app.notice = Some(fill(&app.text.export.failed, &[("error", &e)]));
             None
         }
+        Msg::Care(m) => keycare::on_msg(app, m),
     }
 }
 
@@ -226,6 +229,9 @@ fn outcome_status<T>(o: &Outcome<T>) -> StageStatus {
 }
 
 fn on_probe_finished(app: &mut App, report: ProbeReport) {
+    if let Outcome::Ok { value, .. } = &report.key {
+        keycare::note_report(app, value);
+    }
     if let Some(content) = &app.diagnosis.diagnosis_content {
         let facts = key_facts(&report, &content.aaguids);
         app.keys.facts.insert(report.device.clone(), facts);
@@ -270,6 +276,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Command> {
         // Any key closes the overlay (Esc and q too, without quitting).
         app.help = false;
         return None;
+    }
+    if app.keycare.is_some() {
+        return keycare::on_key(app, key);
     }
     if app.probe.as_ref().is_some_and(|p| p.pin.is_some()) {
         return pin_key(app, key);
@@ -344,6 +353,9 @@ fn pin_key(app: &mut App, key: KeyEvent) -> Option<Command> {
 }
 
 fn picker_key(app: &mut App, code: KeyCode) -> Option<Command> {
+    if let Some(cmd) = keycare::practice_key(app, code) {
+        return cmd;
+    }
     let last = sim::scenario::all().len().saturating_sub(1);
     let sel = &mut app.practice.selected;
     match code {
@@ -370,6 +382,9 @@ fn picker_key(app: &mut App, code: KeyCode) -> Option<Command> {
 }
 
 fn keys_key(app: &mut App, code: KeyCode) -> Option<Command> {
+    if let Some(cmd) = keycare::keys_pane_key(app, code) {
+        return cmd;
+    }
     if app.probe.is_some() {
         return None;
     }

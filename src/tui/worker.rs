@@ -91,6 +91,7 @@ pub struct Workers {
     watcher: Option<JoinHandle<()>>,
     probe: Option<RunningProbe>,
     exports: Arc<Mutex<()>>,
+    care: super::keycare::worker::CareWorker,
 }
 
 impl Workers {
@@ -103,6 +104,7 @@ impl Workers {
             watcher: None,
             probe: None,
             exports: Arc::new(Mutex::new(())),
+            care: Default::default(),
         }
     }
 
@@ -242,6 +244,7 @@ impl Effects for Workers {
             Command::Wink { device } => self.wink(device),
             Command::Info { devices } => self.info(devices),
             Command::Export(report) => self.export(*report),
+            Command::Care(cmd) => self.care.apply(cmd, &self.tx),
         }
     }
 
@@ -256,6 +259,8 @@ impl Drop for Workers {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         self.cancel_probe();
+        self.care
+            .apply(super::keycare::CareCommand::Cancel, &self.tx);
         if let Some(t) = self.watcher.take() {
             let _ = t.join();
         }
