@@ -46,7 +46,6 @@ pub struct CareKeysText {
     pub help_change: String,
     pub help_reset: String,
     pub status_set: String,
-    pub status_change: String,
     pub status_reset: String,
 }
 
@@ -69,6 +68,7 @@ pub struct CareCommonText {
     pub keys_continue: String,
     pub keys_entry: String,
     pub keys_working: String,
+    pub keys_replug: String,
     pub keys_back: String,
     pub failed: String,
     pub detail: String,

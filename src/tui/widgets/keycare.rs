@@ -179,7 +179,12 @@ pub fn lines(app: &App, c: &KeyCare, width: usize) -> Vec<Line<'static>> {
             };
             para(&mut out, text, th.heading(), width);
             para(&mut out, &t.reset.window, th.text(), width);
-            para(&mut out, &m.keys_continue, th.key(), width);
+            let keys = if c.simulated() {
+                &m.keys_replug
+            } else {
+                &m.keys_working
+            };
+            para(&mut out, keys, th.key(), width);
         }
         Step::Touch { .. } => {
             let touch = if c.simulated() {
@@ -295,11 +300,25 @@ pub fn picker_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     out
 }
 
-/// Status bar keys while a flow is open.
+/// Status bar keys while a flow is open, or in the practice picker on a
+/// scenario that offers a rehearsal.
 pub fn status_hints(app: &App) -> Option<Vec<(&'static str, String)>> {
-    let c = app.keycare.as_ref()?;
     let l = &app.text.status;
     let mut h: Vec<(&'static str, String)> = Vec::new();
+    if app.practice.open && app.keycare.is_none() {
+        let s = sim::scenario::all().get(app.practice.selected)?;
+        let k = &app.care_text.keys;
+        let rehearse = match keycare::practice_flow(s.name)? {
+            Flow::SetPin => ("s", k.status_set.clone()),
+            _ => ("R", k.status_reset.clone()),
+        };
+        h.push(("Esc", l.back.clone()));
+        h.push(("Enter", l.start.clone()));
+        h.push(rehearse);
+        h.push(("q", app.ui().status.quit.clone()));
+        return Some(h);
+    }
+    let c = app.keycare.as_ref()?;
     match &c.step {
         Step::Done(_) | Step::Failed(_) => h.push(("Enter", l.back.clone())),
         Step::Touch { .. } | Step::Working => {
