@@ -313,6 +313,7 @@ pub fn status_hints(app: &App) -> Option<Vec<(&'static str, String)>> {
             _ => ("R", k.status_reset.clone()),
         };
         h.push(("Esc", l.back.clone()));
+        h.push(("Up/Down", l.choose.clone()));
         h.push(("Enter", l.start.clone()));
         h.push(rehearse);
         h.push(("q", app.ui().status.quit.clone()));
