@@ -39,11 +39,11 @@ impl CareWorker {
                 }
             }
             CareCommand::Cancel => {
+                // CTAPHID_CANCEL for a command on the key; a re-plug wait
+                // stops at its next poll.
                 if let Some(c) = &self.cancel {
                     c.cancel();
                 }
-                // A simulated key's touch wait now reads "refused".
-                self.touch_tx = None;
             }
             other => self.spawn(other, tx.clone()),
         }
@@ -365,6 +365,27 @@ mod tests {
         assert_eq!(f.code, "pin-invalid");
         assert_eq!(f.retries, Some(7));
         assert!(!f.detail.contains("9999"));
+    }
+
+    #[test]
+    fn esc_while_the_key_waits_for_the_touch_cancels_the_reset() {
+        let (tx, _rx) = mpsc::channel();
+        let c = CancelHandle::default();
+        let (button, _touch) = PresenceButton::new();
+        let c2 = c.clone();
+        let cancel = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            c2.cancel();
+        });
+        let cmd = CareCommand::Reset {
+            device: "sim:pin-blocked".into(),
+        };
+        let msg = run(cmd, Box::new(button), &c, &tx);
+        cancel.join().unwrap();
+        let CareMsg::Finished(Err(f)) = msg else {
+            panic!("{msg:?}")
+        };
+        assert_eq!(f.code, "cancelled", "{f:?}");
     }
 
     #[test]
