@@ -256,6 +256,42 @@ fn a_key_that_demands_a_new_pin_is_told_so_and_offered_the_change() {
 }
 
 #[test]
+fn the_no_pin_and_blocked_findings_start_their_flow_on_the_diagnosed_key() {
+    for (scenario, k, flow, finding) in [
+        ("no-pin", 's', Flow::SetPin, "pin-not-set"),
+        ("pin-blocked", 'R', Flow::Reset, "pin-blocked"),
+    ] {
+        let mut app = live_app(Lang::En, 80, 24);
+        let report = support::scenario_report(scenario);
+        let content = support::diagnosis_content(Lang::En);
+        let diagnosis = support::diagnosis_of(&report, &content);
+        let at = diagnosis
+            .findings
+            .iter()
+            .position(|f| f.id.as_str() == finding)
+            .unwrap_or_else(|| panic!("{scenario}: no {finding} finding"));
+        update(&mut app, Msg::DiagnosisReady(Box::new(diagnosis)));
+        update(&mut app, key(KeyCode::BackTab));
+        for _ in 0..at {
+            update(&mut app, key(KeyCode::Down));
+        }
+        // The other key does nothing here.
+        let other = if k == 's' { 'R' } else { 's' };
+        assert_eq!(update(&mut app, ch(other)), None);
+        assert!(app.keycare.is_none());
+        let cmd = update(&mut app, ch(k));
+        assert_eq!(
+            cmd,
+            Some(Command::Care(CareCommand::Read {
+                device: report.device.clone()
+            }))
+        );
+        assert_eq!(app.keycare.as_ref().unwrap().flow, flow);
+        assert_eq!(app.pane, fido_doctor::tui::Pane::Keys);
+    }
+}
+
+#[test]
 fn esc_leaves_every_step_before_sending_without_a_command() {
     for presses in 0..4 {
         let mut app = set_pin_app(Lang::En, 80, 24);

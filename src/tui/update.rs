@@ -313,6 +313,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Command> {
             app.pane = Pane::Keys;
         }
         KeyCode::Char('e') if app.pane != Pane::Guide => return export(app),
+        KeyCode::Char('s' | 'R') if app.pane == Pane::Diagnosis => {
+            return keycare::diagnosis_key(app, key.code).flatten();
+        }
         _ if app.pane == Pane::Guide => guide_key(app, key.code),
         _ if app.pane == Pane::Keys => return keys_key(app, key.code),
         _ if app.pane == Pane::Diagnosis => diagnosis_key(app, key.code),

@@ -143,3 +143,24 @@ pub(super) fn record(app: &mut App, device: &str, state: &KeyState) {
         app.keys.force_pin_change.remove(device);
     }
 }
+
+/// `s` or `R` in the diagnosis pane on a finding that calls for it ("no
+/// PIN", "PIN blocked"): starts the flow for the diagnosed key. `None` when
+/// the key or the finding is not one of them.
+pub fn diagnosis_key(app: &mut App, code: KeyCode) -> Option<Option<Command>> {
+    let report = app.diagnosis.report.as_ref()?;
+    let finding = report.findings.get(app.diagnosis.finding_selected)?;
+    let flow = match (code, finding.id.as_str()) {
+        (KeyCode::Char('s'), "pin-not-set" | "pin-not-set-apple") => Flow::SetPin,
+        (KeyCode::Char('R'), "pin-blocked") => Flow::Reset,
+        _ => return None,
+    };
+    let device = report.keys.first()?.device.clone();
+    if !app.keys.devices().contains(&device) {
+        app.keys.extra.push(device.clone());
+    }
+    if let Some(i) = app.keys.devices().iter().position(|d| *d == device) {
+        app.keys.selected = i;
+    }
+    Some(start(app, device, flow))
+}

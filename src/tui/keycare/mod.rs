@@ -11,7 +11,8 @@ pub mod text;
 pub mod worker;
 
 pub use entry::{
-    force_change, keys_pane_key, note_report, offered, practice_flow, practice_key, start,
+    diagnosis_key, force_change, keys_pane_key, note_report, offered, practice_flow, practice_key,
+    start,
 };
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
