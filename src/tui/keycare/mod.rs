@@ -92,6 +92,12 @@ pub struct CareFailure {
 /// A PIN being typed, wiped from memory when dropped.
 type Secret = Zeroizing<String>;
 
+/// An empty entry buffer big enough for the longest accepted entry, so
+/// typing never reallocates (which would leave copies of a PIN behind).
+fn entry_buffer() -> Secret {
+    Zeroizing::new(String::with_capacity(MAX_INPUT_CHARS * 4))
+}
+
 /// A running key-care flow.
 #[derive(Clone)]
 pub struct KeyCare {
@@ -134,7 +140,7 @@ impl KeyCare {
             flow,
             step: Step::Reading,
             state: None,
-            input: Secret::default(),
+            input: entry_buffer(),
             problem: None,
             allow_last: false,
             cancelling: false,
@@ -186,7 +192,7 @@ impl KeyCare {
     }
 
     fn clear_secrets(&mut self) {
-        self.input = Secret::default();
+        self.input = entry_buffer();
         self.first = Secret::default();
         self.current = Secret::default();
     }
@@ -407,23 +413,23 @@ fn entered(c: &mut KeyCare, word: &str, tick: u64) -> Option<Command> {
             if c.input.is_empty() {
                 return None;
             }
-            c.current = std::mem::take(&mut c.input);
+            c.current = std::mem::replace(&mut c.input, entry_buffer());
             c.step = Step::NewPin;
             None
         }
         Step::NewPin => {
             if let Err(e) = NewPin::new(&c.input, min) {
                 c.problem = Some(problem_key(&e).to_string());
-                c.input = Secret::default();
+                c.input = entry_buffer();
                 return None;
             }
-            c.first = std::mem::take(&mut c.input);
+            c.first = std::mem::replace(&mut c.input, entry_buffer());
             c.step = Step::Confirm;
             None
         }
         Step::Confirm => {
             let checked = NewPin::confirmed(&c.first, &c.input, min);
-            c.input = Secret::default();
+            c.input = entry_buffer();
             if let Err(e) = checked {
                 c.problem = Some(problem_key(&e).to_string());
                 c.first = Secret::default();
@@ -457,7 +463,7 @@ fn entered(c: &mut KeyCare, word: &str, tick: u64) -> Option<Command> {
         }
         Step::Word => {
             let ok = c.input.trim() == word;
-            c.input = Secret::default();
+            c.input = entry_buffer();
             if !ok {
                 return None;
             }
