@@ -209,6 +209,13 @@ fn the_keys_pane_offers_only_what_the_key_can_do_and_records_the_new_pin() {
     let screen = render_to_string(&app, 80, 24);
     assert!(screen.contains("P: change"), "{screen}");
     assert!(!screen.contains("s: set a PIN"), "{screen}");
+    // The help lists the key-care keys the selected key offers now.
+    update(&mut app, ch('?'));
+    let help = render_to_string(&app, 120, 40);
+    assert!(help.contains(&app.care_text.keys.help_change), "{help}");
+    assert!(help.contains(&app.care_text.keys.help_reset), "{help}");
+    assert!(!help.contains(&app.care_text.keys.help_set), "{help}");
+    update(&mut app, key(KeyCode::Esc));
     // A key that is not checked offers nothing and says why.
     let mut app = live_app(Lang::En, 80, 24);
     app.keys.extra.push("sim:no-pin".into());
@@ -508,8 +515,16 @@ fn a_usb_key_reset_waits_for_the_replug_and_each_refusal_has_its_own_words() {
     update(&mut app, Msg::Care(CareMsg::Unplugged));
     assert_eq!(step(&app), Step::Plug);
     app.tick = 7;
-    update(&mut app, Msg::Care(CareMsg::Plugged));
+    let device = "hid:/dev/hidraw5".to_string();
+    update(
+        &mut app,
+        Msg::Care(CareMsg::Plugged {
+            device: device.clone(),
+        }),
+    );
     assert_eq!(step(&app), Step::Touch { since: 7 });
+    // The key may come back under a new path; the flow follows it.
+    assert_eq!(app.keycare.as_ref().unwrap().device, device);
     let texts = app.care_text.clone();
     let mut seen = Vec::new();
     for code in ["reset-too-late", "reset-denied", "no-touch", "u2f-only"] {

@@ -212,8 +212,12 @@ pub enum CareMsg {
     State(Result<KeyState, CareFailure>),
     /// The key was unplugged (real re-plug for a reset).
     Unplugged,
-    /// The key was plugged back in; the reset is being sent.
-    Plugged,
+    /// The key was plugged back in (its device string may be new); the
+    /// reset is being sent.
+    Plugged {
+        /// The re-plugged key.
+        device: String,
+    },
     /// The flow's command ended.
     Finished(Result<KeyState, CareFailure>),
 }
@@ -303,8 +307,9 @@ pub fn on_msg(app: &mut App, msg: CareMsg) -> Option<Command> {
         }
         CareMsg::State(Err(f)) if c.step == Step::Reading => c.step = Step::Failed(f),
         CareMsg::Unplugged if c.step == Step::Unplug => c.step = Step::Plug,
-        CareMsg::Plugged if matches!(c.step, Step::Plug | Step::Unplug) => {
-            c.step = Step::Touch { since: app.tick }
+        CareMsg::Plugged { device } if matches!(c.step, Step::Plug | Step::Unplug) => {
+            c.device = device;
+            c.step = Step::Touch { since: app.tick };
         }
         CareMsg::Finished(result) if c.sent() || c.step == Step::Plug || c.step == Step::Unplug => {
             c.clear_secrets();

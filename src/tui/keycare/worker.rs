@@ -238,7 +238,9 @@ pub fn replug(
             .collect();
         match new.as_slice() {
             [one] => {
-                say(CareMsg::Plugged);
+                say(CareMsg::Plugged {
+                    device: format!("hid:{one}"),
+                });
                 return Ok(one.clone());
             }
             [] => {}
@@ -291,7 +293,10 @@ mod tests {
             vec!["/dev/hidraw1", "/dev/hidraw5"],
         ]);
         assert_eq!(r.unwrap(), "/dev/hidraw5");
-        assert_eq!(said, vec![CareMsg::Unplugged, CareMsg::Plugged]);
+        let plugged = CareMsg::Plugged {
+            device: "hid:/dev/hidraw5".into(),
+        };
+        assert_eq!(said, vec![CareMsg::Unplugged, plugged]);
         let (r, _) = wait(vec![vec!["/dev/hidraw3"]]);
         assert_eq!(r.unwrap_err().code, "not-unplugged");
         let (r, said) = wait(vec![vec!["/dev/hidraw3"], vec!["/dev/hidraw1"]]);
