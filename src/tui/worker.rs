@@ -259,8 +259,6 @@ impl Drop for Workers {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         self.cancel_probe();
-        self.care
-            .apply(super::keycare::CareCommand::Cancel, &self.tx);
         if let Some(t) = self.watcher.take() {
             let _ = t.join();
         }

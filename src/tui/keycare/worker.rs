@@ -68,6 +68,16 @@ impl CareWorker {
     }
 }
 
+impl Drop for CareWorker {
+    /// Quitting cancels what runs: a re-plug wait stops, a key gets
+    /// CTAPHID_CANCEL.
+    fn drop(&mut self) {
+        if let Some(c) = &self.cancel {
+            c.cancel();
+        }
+    }
+}
+
 /// A failure from a library error (the message never holds a PIN).
 pub fn failure(e: &KeycareError) -> CareFailure {
     let retries = match e {
