@@ -934,3 +934,131 @@ fn pin_low_practice_warns_then_asks_before_the_last_attempt() {
     pty.send("q");
     pty.expect_clean_exit();
 }
+/// A label of the key-care screens (`content/<lang>/keycare.toml`).
+fn care(lang: &str, key: &str) -> String {
+    content_str(lang, "keycare.toml", key)
+        .unwrap_or_else(|| panic!("no label {key} in content/{lang}/keycare.toml"))
+}
+
+fn locale(lang: &str) -> &'static str {
+    if lang == "ja" {
+        "ja_JP.UTF-8"
+    } else {
+        "en_US.UTF-8"
+    }
+}
+
+/// Opens the practice picker, highlights `scenario` and presses `key`.
+fn rehearse(pty: &mut Pty, lang: &str, scenario: &str, key: &str) {
+    let index = fido_doctor::sim::scenario::all()
+        .iter()
+        .position(|s| s.name == scenario)
+        .expect("the simulator has the scenario");
+    let title = content_str(
+        lang,
+        "scenarios.toml",
+        &format!("scenario.{scenario}.title"),
+    )
+    .map(|t| head(&t, 30))
+    .expect("content has a title for the scenario");
+    pty.wait_for(&ui(lang, "app.title"));
+    pty.send("p");
+    pty.wait_for(&ui(lang, "practice.title"));
+    for _ in 0..index {
+        pty.send("j");
+    }
+    pty.wait_until("the scenario selected", |s| {
+        s.lines().any(|l| l.contains(&title) && l.contains('>'))
+    });
+    pty.send(key);
+}
+
+/// Set a PIN on the simulated key without one, from the practice picker:
+/// the explanation, a too-short PIN refused on screen, the PIN typed twice
+/// (never shown), the key's answer read back, and the keys pane then shows
+/// the PIN as set.
+fn practice_set_pin(lang: &str, cols: u16, rows: u16) {
+    let mut pty = Pty::spawn(&["--lang", lang], cols, rows, locale(lang));
+    rehearse(&mut pty, lang, "no-pin", "s");
+    pty.wait_for(&lead(&care(lang, "set.intro")));
+    pty.send("\r");
+    pty.wait_for(&format!("{}: _", care(lang, "common.new_pin")));
+    pty.send("12\r");
+    pty.wait_for(&lead(&care(lang, "common.too_short")));
+    pty.send("8642\r");
+    pty.wait_for(&format!("{}: _", care(lang, "common.again")));
+    pty.send("8642\r");
+    let done = pty.wait_for(&lead(&care(lang, "set.done")));
+    assert!(
+        done.contains(&lead(&care(lang, "set.ready"))),
+        "{}",
+        pty.dump()
+    );
+    pty.send("\r");
+    let keys = pty.wait_for(&ui(lang, "keys.detail"));
+    let set = ui(lang, "keys.pin_retries").replace("{n}", "8");
+    assert!(
+        keys.contains(&set),
+        "the keys pane shows the PIN set\n{}",
+        pty.dump()
+    );
+    assert!(
+        keys.contains(&lead(&care(lang, "keys.change"))),
+        "{}",
+        pty.dump()
+    );
+    let raw = String::from_utf8_lossy(&pty.raw()).to_string();
+    assert!(!raw.contains("8642"), "the PIN was drawn");
+    pty.send("q");
+    pty.expect_clean_exit();
+}
+
+#[test]
+fn practice_set_pin_on_a_key_without_one() {
+    practice_set_pin("en", 120, 40);
+}
+
+#[test]
+fn practice_set_pin_in_japanese_at_80x24() {
+    practice_set_pin("ja", 80, 24);
+}
+
+/// Reset the simulated blocked key: the warning, the typed word, the
+/// simulated unplug and plug-in, the touch with Space; the key then has no
+/// PIN.
+fn practice_reset(lang: &str, cols: u16, rows: u16) {
+    let mut pty = Pty::spawn(&["--lang", lang], cols, rows, locale(lang));
+    rehearse(&mut pty, lang, "pin-blocked", "R");
+    pty.wait_for(&lead(&care(lang, "reset.erase")));
+    pty.send("\r");
+    pty.wait_for(before_placeholder(&care(lang, "reset.type_word")));
+    pty.send("RESET\r");
+    pty.wait_for(&lead(&care(lang, "reset.unplug_sim")));
+    pty.send(" ");
+    pty.wait_for(&lead(&care(lang, "reset.plug_sim")));
+    pty.send(" ");
+    pty.wait_stable("the touch prompt", Duration::from_millis(30), |s| {
+        s.contains(&lead(&care(lang, "reset.touch_sim")))
+    });
+    pty.send(" ");
+    pty.wait_for(&lead(&care(lang, "reset.done")));
+    pty.send("\r");
+    let keys = pty.wait_for(&ui(lang, "keys.detail"));
+    assert!(
+        keys.contains(&ui(lang, "keys.pin_not_set")),
+        "the keys pane shows no PIN after the reset\n{}",
+        pty.dump()
+    );
+    pty.send("q");
+    pty.expect_clean_exit();
+}
+
+#[test]
+fn practice_reset_of_a_blocked_key() {
+    practice_reset("en", 80, 24);
+}
+
+#[test]
+fn practice_reset_in_japanese_at_120x40() {
+    practice_reset("ja", 120, 40);
+}

@@ -63,6 +63,8 @@ pub enum Msg {
     ExportDone(String),
     /// The report could not be written.
     ExportFailed(String),
+    /// Progress or end of a key-care flow (set or change the PIN, reset).
+    Care(super::keycare::CareMsg),
 }
 
 /// A PIN typed by the user: wiped from memory when dropped, never shown by
@@ -109,4 +111,6 @@ pub enum Command {
     /// Diagnose again with what is known about these keys (from asking
     /// them what they are), so the diagnosis and the keys pane agree.
     Diagnose(Vec<crate::diagnose::KeyFacts>),
+    /// A key-care step (read the PIN state, set or change the PIN, reset).
+    Care(super::keycare::CareCommand),
 }

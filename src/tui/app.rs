@@ -74,6 +74,8 @@ pub struct KeysState {
     pub facts: BTreeMap<String, KeyFacts>,
     /// Why a key could not be asked what it is (by device string).
     pub info_errors: BTreeMap<String, String>,
+    /// Keys that demand a new PIN (GetInfo forcePINChange), by device string.
+    pub force_pin_change: std::collections::BTreeSet<String>,
 }
 
 impl KeysState {
@@ -290,6 +292,10 @@ pub struct App {
     pub text: LiveText,
     /// Texts of the practice scenarios.
     pub scenarios: ScenarioTexts,
+    /// The key-care flow shown in the keys pane (set/change PIN, reset).
+    pub keycare: Option<super::keycare::KeyCare>,
+    /// Labels of the key-care screens.
+    pub care_text: super::keycare::text::KeycareText,
 }
 
 impl App {
@@ -321,6 +327,9 @@ impl App {
             notice: None,
             text: LiveText::load(&ContentSource::Embedded, lang).unwrap_or_default(),
             scenarios: ScenarioTexts::load(&ContentSource::Embedded, lang).unwrap_or_default(),
+            keycare: None,
+            care_text: super::keycare::text::KeycareText::load(&ContentSource::Embedded, lang)
+                .unwrap_or_default(),
         };
         if let Some(d) = options.device.as_deref() {
             if !d.starts_with("hid:") {
@@ -356,5 +365,9 @@ impl App {
         self.probe
             .as_ref()
             .is_some_and(|p| p.running() && p.touch_since.is_some() && p.pin.is_none())
+            || self
+                .keycare
+                .as_ref()
+                .is_some_and(super::keycare::KeyCare::wants_ticks)
     }
 }

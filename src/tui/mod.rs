@@ -9,6 +9,7 @@
 pub mod action;
 pub mod app;
 pub mod doc;
+pub mod keycare;
 pub mod layout;
 pub mod print;
 pub mod runner;
@@ -89,6 +90,8 @@ pub fn run(content: Content, options: TuiOptions) -> std::io::Result<()> {
     let mut app = App::new(content, &options);
     app.text = text::LiveText::load_or_embedded(&options.source, lang).map_err(content_err)?;
     app.scenarios = scenarios::ScenarioTexts::load(&options.source, lang).map_err(content_err)?;
+    app.care_text =
+        keycare::text::KeycareText::load_or_embedded(&options.source, lang).map_err(content_err)?;
     let diagnosis = DiagnosisContent::load(&options.source, lang).map_err(content_err)?;
     app.diagnosis.diagnosis_content = Some(diagnosis.clone());
     app.diagnosis.running = true;

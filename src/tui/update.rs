@@ -11,6 +11,7 @@ use crate::sim;
 
 use super::action::{Command, Msg, PinSecret};
 use super::app::{App, Pane, PinEntry, ProbeView, StageStatus, stage_index};
+use super::keycare;
 use super::layout;
 use super::widgets::diagnosis::selected_guide_step;
 use crate::content::ui::fill;
@@ -41,7 +42,7 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
             keep_selection(app, selected);
             // Newly attached keys are asked what they are, unless a check
             // is talking to a device right now.
-            let busy = app.probe.as_ref().is_some_and(ProbeView::running);
+            let busy = app.probe.as_ref().is_some_and(ProbeView::running) || app.keycare.is_some();
             (!new.is_empty() && !busy).then_some(Command::Info { devices: new })
         }
         Msg::NfcKeys(list) => {
@@ -53,12 +54,13 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
                 .collect();
             app.keys.nfc = list;
             keep_selection(app, selected);
-            let busy = app.probe.as_ref().is_some_and(ProbeView::running);
+            let busy = app.probe.as_ref().is_some_and(ProbeView::running) || app.keycare.is_some();
             (!new.is_empty() && !busy).then_some(Command::Info { devices: new })
         }
         Msg::InfoReady { device, result } => {
             match result {
                 Ok(key) => {
+                    keycare::note_report(app, &key);
                     app.keys.info_errors.remove(&device);
                     let checked = app
                         .keys
@@ -173,6 +175,7 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
             app.notice = Some(fill(&app.text.export.failed, &[("error", &e)]));
             None
         }
+        Msg::Care(m) => keycare::on_msg(app, m),
     }
 }
 
@@ -246,6 +249,9 @@ fn outcome_status<T>(o: &Outcome<T>) -> StageStatus {
 }
 
 fn on_probe_finished(app: &mut App, report: ProbeReport) {
+    if let Outcome::Ok { value, .. } = &report.key {
+        keycare::note_report(app, value);
+    }
     if let Some(content) = &app.diagnosis.diagnosis_content {
         // The probe reads the PIN counter again after a PIN was given: the
         // facts show the attempts left after the check.
@@ -300,6 +306,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Command> {
         app.help = false;
         return None;
     }
+    if app.keycare.is_some() {
+        return keycare::on_key(app, key);
+    }
     if app.probe.as_ref().is_some_and(|p| p.pin.is_some()) {
         return pin_key(app, key);
     }
@@ -346,6 +355,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Option<Command> {
             app.pane = Pane::Keys;
         }
         KeyCode::Char('e') if app.pane != Pane::Guide => return export(app),
+        KeyCode::Char('s' | 'R') if app.pane == Pane::Diagnosis => {
+            return keycare::diagnosis_key(app, key.code).flatten();
+        }
         _ if app.pane == Pane::Guide => guide_key(app, key.code),
         _ if app.pane == Pane::Keys => return keys_key(app, key.code),
         _ if app.pane == Pane::Diagnosis => diagnosis_key(app, key.code),
@@ -401,6 +413,9 @@ fn pin_key(app: &mut App, key: KeyEvent) -> Option<Command> {
 }
 
 fn picker_key(app: &mut App, code: KeyCode) -> Option<Command> {
+    if let Some(cmd) = keycare::practice_key(app, code) {
+        return cmd;
+    }
     let last = sim::scenario::all().len().saturating_sub(1);
     let sel = &mut app.practice.selected;
     match code {
@@ -427,6 +442,9 @@ fn picker_key(app: &mut App, code: KeyCode) -> Option<Command> {
 }
 
 fn keys_key(app: &mut App, code: KeyCode) -> Option<Command> {
+    if let Some(cmd) = keycare::keys_pane_key(app, code) {
+        return cmd;
+    }
     if app.probe.is_some() {
         return None;
     }

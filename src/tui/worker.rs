@@ -92,6 +92,7 @@ pub struct Workers {
     watcher: Option<JoinHandle<()>>,
     probe: Option<RunningProbe>,
     exports: Arc<Mutex<()>>,
+    care: super::keycare::worker::CareWorker,
 }
 
 impl Workers {
@@ -104,6 +105,7 @@ impl Workers {
             watcher: None,
             probe: None,
             exports: Arc::new(Mutex::new(())),
+            care: Default::default(),
         }
     }
 
@@ -250,6 +252,7 @@ impl Effects for Workers {
                     .name("tui-diagnosis".into())
                     .spawn(move || send_diagnosis(&tx, &config, keys));
             }
+            Command::Care(cmd) => self.care.apply(cmd, &self.tx),
         }
     }
 

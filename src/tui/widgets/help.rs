@@ -15,7 +15,7 @@ use super::frame;
 pub fn entries(app: &App) -> Vec<(&'static str, String)> {
     let h = &app.ui().help;
     let l = &app.text.help;
-    vec![
+    let mut rows = vec![
         ("Up/Down  j/k", h.r#move.clone()),
         ("Enter  Right", h.next.clone()),
         ("Left", h.prev.clone()),
@@ -33,7 +33,11 @@ pub fn entries(app: &App) -> Vec<(&'static str, String)> {
         ("e", l.export.clone()),
         ("?", h.help.clone()),
         ("q  Esc  Ctrl-C", h.quit.clone()),
-    ]
+    ];
+    // Key care, only for what the selected key offers now (before export).
+    let at = rows.len().saturating_sub(4);
+    rows.splice(at..at, super::keycare::help_entries(app));
+    rows
 }
 
 /// Draws the overlay centred in `area`.

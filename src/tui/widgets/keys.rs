@@ -13,12 +13,16 @@ use crate::diagnose::{KeyFacts, PinState, Protocol};
 use crate::tui::app::App;
 use crate::tui::wrap::{self, fit, wrap};
 
-use super::{frame, picker, probe};
+use super::{frame, keycare, picker, probe};
 
 /// Draws the keys pane: frame in `main`, content in `body`.
 pub fn render(app: &App, main: Rect, body: Rect, buf: &mut Buffer) {
     if app.practice.open {
         picker::render(app, main, body, buf);
+        return;
+    }
+    if let Some(c) = &app.keycare {
+        keycare::render(app, c, main, body, buf);
         return;
     }
     if app.probe.is_some() {
@@ -106,6 +110,7 @@ pub fn list_lines(app: &App, width: usize) -> Vec<Line<'static>> {
         out.extend(detail_lines(app, &d, width));
         out.push(Line::default());
         out.extend(wrap(&[Span::styled(k.hint.clone(), t.dim())], width));
+        out.extend(keycare::hint_lines(app, &d, width));
     }
     out
 }

@@ -4,6 +4,7 @@
 pub mod compat;
 pub mod diagnosis;
 pub mod help;
+pub mod keycare;
 pub mod keys;
 pub mod mockup;
 pub mod page;

@@ -44,6 +44,7 @@ pub fn lines(app: &App, width: usize) -> (Vec<Line<'static>>, usize) {
             width,
         ));
     }
+    out.extend(super::keycare::picker_lines(app, width));
     (out, sel_row)
 }
 

@@ -14,6 +14,9 @@ pub fn hints(app: &App) -> Vec<(&'static str, String)> {
     let s = &app.ui().status;
     let l = &app.text.status;
     let mut h: Vec<(&'static str, String)> = Vec::new();
+    if let Some(care) = super::keycare::status_hints(app) {
+        return care;
+    }
     if let Some(p) = &app.probe
         && p.pin.is_some()
     {
