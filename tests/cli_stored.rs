@@ -52,7 +52,11 @@ fn check(device: &str, pin: &str) -> serde_json::Value {
 }
 
 fn finding<'a>(v: &'a serde_json::Value, id: &str) -> Option<&'a serde_json::Value> {
-    v["findings"].as_array().unwrap().iter().find(|f| f["id"] == id)
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
 }
 
 #[test]
@@ -61,11 +65,19 @@ fn a_registered_key_names_its_utokyo_account() {
     let stored = &v["keys"][0]["stored"];
     assert_eq!(stored["utokyo_users"], serde_json::json!([USER]), "{v}");
     assert_eq!(stored["existing"], 1);
-    assert!(stored["remaining"].as_u64().is_some_and(|n| n > 0), "{stored}");
+    assert!(
+        stored["remaining"].as_u64().is_some_and(|n| n > 0),
+        "{stored}"
+    );
     let f = finding(&v, "already-registered").unwrap_or_else(|| panic!("{v}"));
     assert_eq!(f["severity"], "info");
     assert!(f["title"].as_str().unwrap().contains(USER), "{f}");
-    assert!(f["fix"].as_str().unwrap().contains("mysignins.microsoft.com"));
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("mysignins.microsoft.com")
+    );
     assert!(finding(&v, "no-utokyo-credential").is_none());
     // Still ready: holding a sign-in is no problem.
     assert!(finding(&v, "ok-key-ready").is_some(), "{v}");
@@ -87,7 +99,12 @@ fn a_redacted_report_keeps_the_finding_but_not_the_account() {
         "1234\n",
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    for private in ["9876543210@utac", "github.com", "taro.sample", "webauthn.io"] {
+    for private in [
+        "9876543210@utac",
+        "github.com",
+        "taro.sample",
+        "webauthn.io",
+    ] {
         assert!(!text.contains(private), "{private} in {text}");
     }
     let v = json(&out);

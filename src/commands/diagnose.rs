@@ -41,8 +41,7 @@ fn probe_keys(
     for target in targets {
         let facts = match run_check_probe(Some(&target), pin, progress, &content.labels) {
             Ok((report, stored)) => {
-                let mut facts =
-                    diagnose::keys_from_probes(std::slice::from_ref(&report), content);
+                let mut facts = diagnose::keys_from_probes(std::slice::from_ref(&report), content);
                 if let (Some(read), Some(f)) = (stored, facts.first_mut()) {
                     f.apply_stored(read);
                 }

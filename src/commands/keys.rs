@@ -170,11 +170,12 @@ fn probe_and_read_stored(
     if withheld {
         eprintln!("{}", texts.get("pin.last_refused"));
     }
-    let stored = (read_stored && !cancel.is_cancelled() && stored::should_read(&report)).then(|| {
-        // The probe has closed the device: open it again for the read.
-        let (_, dev) = open_selected(device).map_err(|e| format!("{e:#}"))?;
-        stored::read_stored(dev, pin.as_mut(), pin_input.allow_last_attempt)
-    });
+    let stored =
+        (read_stored && !cancel.is_cancelled() && stored::should_read(&report)).then(|| {
+            // The probe has closed the device: open it again for the read.
+            let (_, dev) = open_selected(device).map_err(|e| format!("{e:#}"))?;
+            stored::read_stored(dev, pin.as_mut(), pin_input.allow_last_attempt)
+        });
     Ok((report, stored))
 }
 

@@ -41,6 +41,6 @@ pub use keys::{FailureKind, KeyFacts, PinState, ProbeFailure, Protocol, StepOutc
 pub use model::{EntraCheck, ModelSource};
 pub use report::Report;
 pub use rules::{evaluate, evaluate_combo};
-pub use stored::StoredSignIns;
 pub use run::{DiagnosisContent, diagnose, keys_from_probes, what_if, what_if_with_keys};
+pub use stored::StoredSignIns;
 pub use system::{FakeSystem, RealSystem, System};

@@ -408,8 +408,13 @@ fn fido2_rules(
     }
     if key.rk == Some(false) {
         out.push(mk(FindingId::NoResidentKey, Severity::Fail));
-    } else if key.rk_remaining == Some(0) || key.stored.as_ref().is_some_and(|s| s.remaining == Some(0)) {
-        out.push(stored::with_services(mk(FindingId::StoreFull, Severity::Fail), key));
+    } else if key.rk_remaining == Some(0)
+        || key.stored.as_ref().is_some_and(|s| s.remaining == Some(0))
+    {
+        out.push(stored::with_services(
+            mk(FindingId::StoreFull, Severity::Fail),
+            key,
+        ));
     }
     stored::stored_rules(key, mk, out);
     if key.hmac_secret == Some(false) {

@@ -12,8 +12,7 @@ use serde::Serialize;
 use crate::ctap::ctaphid::{CancelHandle, CtapHid, HidOptions};
 use crate::ctap::keycare::{self, CredentialInventory, ENTRA_RP_ID, PinSafety};
 use crate::ctap::probe::{
-    FailureCode, PinAnswer, PinRequest, ProbeReport, UserInteraction, UserVerification,
-    UvRequest,
+    FailureCode, PinAnswer, PinRequest, ProbeReport, UserInteraction, UserVerification, UvRequest,
 };
 use crate::transport::Transport;
 
@@ -192,8 +191,8 @@ pub fn read_stored<T: Transport>(
     pin: &mut dyn UserInteraction,
     allow_last_attempt: bool,
 ) -> Result<StoredSignIns, String> {
-    let mut hid =
-        CtapHid::open(t, HidOptions::default(), CancelHandle::default()).map_err(|e| e.to_string())?;
+    let mut hid = CtapHid::open(t, HidOptions::default(), CancelHandle::default())
+        .map_err(|e| e.to_string())?;
     let mut once = OnePinRequest::new(pin);
     let safety = PinSafety { allow_last_attempt };
     keycare::registrations(&mut hid, &mut once, safety)
@@ -318,13 +317,22 @@ mod tests {
         k.apply_stored(Ok(s.clone()));
         let labels = crate::content::text::Texts::embedded(crate::content::Lang::En);
         let line = describe(&k, &|key| labels.get(key)).unwrap();
-        assert!(line.starts_with("3 — UTokyo Account: 0123456789@"), "{line}");
+        assert!(
+            line.starts_with("3 — UTokyo Account: 0123456789@"),
+            "{line}"
+        );
         assert!(line.ends_with("free slots: 0"), "{line}");
         let mut failed = KeyFacts::unknown("sim:x");
         failed.apply_stored(Err("the key stopped answering".into()));
         let line = describe(&failed, &|key| labels.get(key)).unwrap();
-        assert!(line.contains("could not read stored sign-ins: the key"), "{line}");
-        assert_eq!(describe(&KeyFacts::unknown("sim:y"), &|key| labels.get(key)), None);
+        assert!(
+            line.contains("could not read stored sign-ins: the key"),
+            "{line}"
+        );
+        assert_eq!(
+            describe(&KeyFacts::unknown("sim:y"), &|key| labels.get(key)),
+            None
+        );
     }
 
     #[test]

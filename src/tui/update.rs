@@ -150,7 +150,11 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
         }
         Msg::DiagnosisReady(report) => {
             // The sign-ins stored on a key are read after its check.
-            for k in report.keys.iter().filter(|k| k.stored.is_some() || k.stored_unreadable.is_some()) {
+            for k in report
+                .keys
+                .iter()
+                .filter(|k| k.stored.is_some() || k.stored_unreadable.is_some())
+            {
                 if let Some(f) = app.keys.facts.get_mut(&k.device) {
                     f.stored.clone_from(&k.stored);
                     f.stored_unreadable.clone_from(&k.stored_unreadable);
