@@ -1017,6 +1017,10 @@ const KNOWN_PLACEHOLDERS: &[&str] = &[
     "stage",
     "error",
     "reason",
+    // Stored sign-ins: the accounts, how many, the services.
+    "user",
+    "existing",
+    "services",
 ];
 
 fn placeholders_in(text: &str) -> Vec<String> {

@@ -13,7 +13,7 @@ use fido_doctor::content::compat::CompatMatrix;
 use fido_doctor::ctap::ctaphid::{CancelHandle, HidOptions};
 use fido_doctor::ctap::probe::{self, FixedPin, NoPin, PinSource, ProbeOptions};
 use fido_doctor::diagnose::{
-    BrowserId, Environment, FindingId, KeyFacts, OsFamily, Severity, evaluate, key_facts,
+    BrowserId, Environment, FindingId, KeyFacts, OsFamily, Severity, evaluate, key_facts, stored,
 };
 use fido_doctor::sim::udp::{UdpOptions, UdpServer};
 use fido_doctor::sim::{self, AutoTouch};
@@ -36,6 +36,7 @@ const EXPECTED: &[(&str, FindingId)] = &[
     ("unlisted-aaguid", FindingId::AaguidNotEligible),
     ("unplugged", FindingId::DeviceUnplugged),
     ("malformed", FindingId::DeviceMalformed),
+    // Ready, and it says whose UTokyo sign-in it holds (see STORED).
     ("registered", FindingId::OkKeyReady),
     ("bio", FindingId::OkKeyReady),
     ("bio-not-enrolled", FindingId::OkKeyReady),
@@ -47,6 +48,22 @@ const EXPECTED: &[(&str, FindingId)] = &[
     // The key refuses PIN tokens until the PIN is changed; no finding names
     // forcePINChange yet, so the failed registration is what shows.
     ("pin-change-required", FindingId::ProbeFailed),
+];
+
+/// What the sign-ins stored on the key (read with the PIN after the check)
+/// must produce; every other scenario's sign-ins are not read, because its
+/// check did not use the PIN (no PIN, fingerprint, a failed stage) or the
+/// key offers no credential management.
+const STORED: &[(&str, FindingId)] = &[
+    ("modern", FindingId::NoUtokyoCredential),
+    ("pin-low", FindingId::NoUtokyoCredential),
+    ("store-full", FindingId::AlreadyRegistered),
+    ("unlisted-aaguid", FindingId::NoUtokyoCredential),
+    ("registered", FindingId::AlreadyRegistered),
+    ("bio-not-enrolled", FindingId::NoUtokyoCredential),
+    ("bio-failing", FindingId::NoUtokyoCredential),
+    ("pin-protocol-1", FindingId::NoUtokyoCredential),
+    ("cred-mgmt-preview", FindingId::NoUtokyoCredential),
 ];
 
 /// How the probe reaches the simulated key.
@@ -113,19 +130,35 @@ fn probe_scenario(name: &str, aaguids: &AaguidTable, link: Link) -> KeyFacts {
         }
         None => &mut none,
     };
-    let report = match link {
+    // After the check, the sign-ins stored on the key are read with the
+    // same PIN source, on a fresh connection, when the check used the PIN.
+    let (report, stored) = match link {
         Link::InProcess => {
             let (t, _handle) = sim::spawn_inproc(scenario, Box::new(AutoTouch));
-            probe::run(t, &opts, pin, &mut |_| {}, &CancelHandle::default())
+            let report = probe::run(t, &opts, pin, &mut |_| {}, &CancelHandle::default());
+            let stored = stored::should_read(&report).then(|| {
+                let (t, _handle) = sim::spawn_inproc(scenario, Box::new(AutoTouch));
+                stored::read_stored(t, pin, false)
+            });
+            (report, stored)
         }
         Link::Udp => {
             let server = UdpSim::start(scenario);
             let t = UdpTransport::open(server.addr, "127.0.0.1:0".parse().unwrap()).unwrap();
             assert!(t.name().starts_with("udp:"), "{}", t.name());
-            probe::run(t, &opts, pin, &mut |_| {}, &CancelHandle::default())
+            let report = probe::run(t, &opts, pin, &mut |_| {}, &CancelHandle::default());
+            let stored = stored::should_read(&report).then(|| {
+                let t = UdpTransport::open(server.addr, "127.0.0.1:0".parse().unwrap()).unwrap();
+                stored::read_stored(t, pin, false)
+            });
+            (report, stored)
         }
     };
-    key_facts(&report, aaguids)
+    let mut facts = key_facts(&report, aaguids);
+    if let Some(read) = stored {
+        facts.apply_stored(read);
+    }
+    facts
 }
 
 #[test]
@@ -169,6 +202,28 @@ fn check_every_scenario(link: Link) {
             ids.contains(want),
             "{name} ({link:?}): expected {want}, got {ids:?}\n{key:#?}"
         );
+        let stored_finding = |id: FindingId| {
+            matches!(
+                id,
+                FindingId::AlreadyRegistered | FindingId::NoUtokyoCredential
+            )
+        };
+        match STORED.iter().find(|(n, _)| n == name) {
+            Some((_, stored)) => {
+                assert!(
+                    ids.contains(stored),
+                    "{name} ({link:?}): expected {stored}, got {ids:?}\n{key:#?}"
+                );
+                assert!(key.stored.is_some() && key.stored_unreadable.is_none());
+            }
+            None => {
+                assert!(
+                    key.stored.is_none() && key.stored_unreadable.is_none(),
+                    "{name} ({link:?}): {key:#?}"
+                );
+                assert!(!ids.iter().any(|i| stored_finding(*i)), "{name}: {ids:?}");
+            }
+        }
         if *want == FindingId::OkKeyReady {
             let bad: Vec<_> = findings
                 .iter()

@@ -813,6 +813,23 @@ mod live {
         let diagnosis = app.diagnosis.report.as_ref().unwrap();
         assert_eq!(diagnosis.keys.len(), 1);
         assert_eq!(diagnosis.keys[0].device, "sim:modern");
+        // With the PIN already given (not asked again), the key's stored
+        // sign-ins were read: none is for UTokyo, and the keys pane says so.
+        let stored = diagnosis.keys[0].stored.as_ref().expect("stored sign-ins");
+        assert_eq!((stored.existing, stored.utokyo_users.len()), (0, 0));
+        assert!(
+            diagnosis
+                .findings
+                .iter()
+                .any(|f| f.id == fido_doctor::diagnose::FindingId::NoUtokyoCredential)
+        );
+        let facts = &app.keys.facts["sim:modern"];
+        let rows = fido_doctor::tui::widgets::keys::fact_rows(&app, facts);
+        let row = rows
+            .iter()
+            .find(|(label, _)| label == "Sign-ins stored on the key")
+            .unwrap_or_else(|| panic!("{rows:?}"));
+        assert!(row.1.starts_with("0 — UTokyo Account: none"), "{row:?}");
         // Export through the worker.
         w.apply(Command::Export(Box::new(diagnosis.clone())));
         let Msg::ExportDone(path) = next(&rx) else {

@@ -11,7 +11,7 @@ use fido_doctor::content::{ContentSource, Lang};
 use fido_doctor::diagnose::{self, DiagnosisContent, KeyFacts, RealSystem, Report};
 use fido_doctor::transport::{DeviceSpec, TransportError, hid, pcsc};
 
-use super::keys::run_probe;
+use super::keys::run_check_probe;
 use super::pin::PinInput;
 use crate::cli::{CheckArgs, DescribedComputer, ReportArgs, ReportFormat};
 
@@ -39,8 +39,14 @@ fn probe_keys(
     };
     let mut keys = Vec::new();
     for target in targets {
-        let facts = match run_probe(Some(&target), pin, progress, &content.labels) {
-            Ok(report) => diagnose::keys_from_probes(std::slice::from_ref(&report), content),
+        let facts = match run_check_probe(Some(&target), pin, progress, &content.labels) {
+            Ok((report, stored)) => {
+                let mut facts = diagnose::keys_from_probes(std::slice::from_ref(&report), content);
+                if let (Some(read), Some(f)) = (stored, facts.first_mut()) {
+                    f.apply_stored(read);
+                }
+                facts
+            }
             Err(e) => match e.downcast_ref::<TransportError>() {
                 Some(t) => vec![KeyFacts::open_failed(&target, t)],
                 None => return Err(e),

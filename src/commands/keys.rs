@@ -11,6 +11,7 @@ use fido_doctor::ctap::probe::{
     self, FailureCode, KeyKind, KeyReport, Outcome, ProbeEvent, ProbeOptions, ProbeReport, Stage,
 };
 use fido_doctor::device::{self, OpenDevice};
+use fido_doctor::diagnose::stored::{self, StoredSignIns};
 use fido_doctor::sim::AfterDelay;
 use fido_doctor::transport::DeviceSpec;
 use fido_doctor::transport::hid;
@@ -116,8 +117,33 @@ pub fn run_probe(
     progress: bool,
     texts: &Texts,
 ) -> anyhow::Result<ProbeReport> {
+    Ok(probe_and_read_stored(device, pin.into(), progress, texts, false)?.0)
+}
+
+/// What reading the sign-ins stored on a key gave (see [`run_check_probe`]).
+pub type StoredRead = Result<StoredSignIns, String>;
+
+/// [`run_probe`], then, when the key offers credential management and
+/// accepted the PIN during the probe, the sign-ins stored on it, read with
+/// the same PIN (nothing is asked again; see `diagnose::stored`).
+pub fn run_check_probe(
+    device: Option<&str>,
+    pin: PinInput,
+    progress: bool,
+    texts: &Texts,
+) -> anyhow::Result<(ProbeReport, Option<StoredRead>)> {
+    probe_and_read_stored(device, pin, progress, texts, true)
+}
+
+fn probe_and_read_stored(
+    device: Option<&str>,
+    pin_input: PinInput,
+    progress: bool,
+    texts: &Texts,
+    read_stored: bool,
+) -> anyhow::Result<(ProbeReport, Option<StoredRead>)> {
     let (_, dev) = open_selected(device)?;
-    let mut pin = pin.into().interaction(texts);
+    let mut pin = pin_input.interaction(texts);
     let cancel = CancelHandle::default();
     let ctrl_c = cancel.clone();
     // Ctrl-C sends CTAPHID_CANCEL to the key instead of killing us mid-command.
@@ -144,7 +170,13 @@ pub fn run_probe(
     if withheld {
         eprintln!("{}", texts.get("pin.last_refused"));
     }
-    Ok(report)
+    let stored =
+        (read_stored && !cancel.is_cancelled() && stored::should_read(&report)).then(|| {
+            // The probe has closed the device: open it again for the read.
+            let (_, dev) = open_selected(device).map_err(|e| format!("{e:#}"))?;
+            stored::read_stored(dev, pin.as_mut(), pin_input.allow_last_attempt)
+        });
+    Ok((report, stored))
 }
 
 fn progress_line(e: ProbeEvent, t: &Texts) -> Option<String> {

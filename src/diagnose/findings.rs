@@ -137,6 +137,10 @@ finding_ids! {
     PinUnsupported = "pin-unsupported",
     /// The fingerprint did not work during the check: the PIN was used instead.
     UvFellBackToPin = "uv-fell-back-to-pin",
+    /// The key already holds a UTokyo sign-in (for a named account).
+    AlreadyRegistered = "already-registered",
+    /// The key's stored sign-ins were read: none is for UTokyo.
+    NoUtokyoCredential = "no-utokyo-credential",
 }
 
 impl FindingId {
@@ -238,7 +242,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 48);
+        assert_eq!(FindingId::ALL.len(), 50);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::model::ModelSource;
+use super::stored::StoredSignIns;
 
 use crate::content::aaguid::{AaguidTable, AuthenticatorKind};
 use crate::ctap::CtapError;
@@ -248,6 +249,14 @@ pub struct KeyFacts {
     /// PIN during the check, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uv_fallback: Option<UvFallback>,
+    /// The sign-ins stored on the key (read with the PIN after the check,
+    /// see [`super::stored`]); user names and other services' ids are
+    /// removed by `redact`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<StoredSignIns>,
+    /// Why the stored sign-ins could not be read (a fact, not a failed check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_unreadable: Option<String>,
 }
 
 impl KeyFacts {
@@ -289,6 +298,8 @@ impl KeyFacts {
             metadata_compromise: None,
             metadata_update_available: false,
             uv_fallback: None,
+            stored: None,
+            stored_unreadable: None,
         }
     }
 

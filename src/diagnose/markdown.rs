@@ -213,6 +213,9 @@ fn key_markdown(k: &KeyFacts, t: &Texts) -> String {
         }
         rows.push((l("report.discoverable"), s));
     }
+    if let Some(v) = super::stored::describe(k, &l) {
+        rows.push((l("report.stored"), v));
+    }
     if let Some(h) = k.hmac_secret {
         rows.push(("hmac-secret".into(), yes_no(h, t)));
     }

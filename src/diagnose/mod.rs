@@ -28,6 +28,7 @@ pub mod pin_safety;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod stored;
 pub mod system;
 
 pub use facts::{
@@ -41,4 +42,5 @@ pub use model::{EntraCheck, ModelSource};
 pub use report::Report;
 pub use rules::{evaluate, evaluate_combo};
 pub use run::{DiagnosisContent, diagnose, keys_from_probes, what_if, what_if_with_keys};
+pub use stored::StoredSignIns;
 pub use system::{FakeSystem, RealSystem, System};

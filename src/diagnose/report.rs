@@ -200,10 +200,11 @@ pub fn render_finding(f: &Finding, texts: &FindingTexts) -> Option<FindingText> 
     Some(text)
 }
 
-const DEFAULT_PLACEHOLDERS: [(&str, &str); 3] = [
+const DEFAULT_PLACEHOLDERS: [(&str, &str); 4] = [
     ("model", "report.default_model"),
     ("browser", "report.default_browser"),
     ("os", "report.default_os"),
+    ("services", "report.default_services"),
 ];
 
 /// The finding's placeholder values plus "this key", "the browser", "this
@@ -332,7 +333,8 @@ impl Report {
     }
 
     /// Removes what identifies the user or the machine: key serial numbers,
-    /// device paths and addresses, and user names in paths (home folders).
+    /// device paths and addresses, user names in paths (home folders), and
+    /// the accounts and services of the sign-ins stored on a key.
     pub fn redact(&mut self) {
         let mut swaps: Vec<(String, String)> = Vec::new();
         for (i, k) in self.keys.iter_mut().enumerate() {
@@ -340,6 +342,9 @@ impl Report {
                 && !s.is_empty()
             {
                 swaps.push((s, "<serial>".to_string()));
+            }
+            if let Some(stored) = &mut k.stored {
+                swaps.extend(stored.redact());
             }
             let red = redact_device(&k.device, i + 1);
             if red != k.device {

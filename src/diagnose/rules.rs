@@ -10,6 +10,7 @@ use crate::ctap::verify::attestation::TrustLevel;
 use super::facts::{BrowserId, Environment, OsFamily};
 use super::findings::{Finding, FindingId, Severity};
 use super::keys::{FailureKind, KeyFacts, PinState, Protocol};
+use super::stored;
 
 /// PIN tries at or below this count are reported as low.
 pub const LOW_PIN_RETRIES: u32 = 3;
@@ -407,9 +408,15 @@ fn fido2_rules(
     }
     if key.rk == Some(false) {
         out.push(mk(FindingId::NoResidentKey, Severity::Fail));
-    } else if key.rk_remaining == Some(0) {
-        out.push(mk(FindingId::StoreFull, Severity::Fail));
+    } else if key.rk_remaining == Some(0)
+        || key.stored.as_ref().is_some_and(|s| s.remaining == Some(0))
+    {
+        out.push(stored::with_services(
+            mk(FindingId::StoreFull, Severity::Fail),
+            key,
+        ));
     }
+    stored::stored_rules(key, mk, out);
     if key.hmac_secret == Some(false) {
         let sev = if ctx.os == OsFamily::Windows {
             Severity::Warn

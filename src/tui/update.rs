@@ -151,6 +151,17 @@ pub fn update(app: &mut App, msg: Msg) -> Option<Command> {
             None
         }
         Msg::DiagnosisReady(report) => {
+            // The sign-ins stored on a key are read after its check.
+            for k in report
+                .keys
+                .iter()
+                .filter(|k| k.stored.is_some() || k.stored_unreadable.is_some())
+            {
+                if let Some(f) = app.keys.facts.get_mut(&k.device) {
+                    f.stored.clone_from(&k.stored);
+                    f.stored_unreadable.clone_from(&k.stored_unreadable);
+                }
+            }
             let n = report.findings.len();
             app.diagnosis.environment = Some(report.environment.clone());
             app.diagnosis.report = Some(*report);

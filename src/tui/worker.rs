@@ -418,10 +418,23 @@ pub fn run_probe(
     }
     // The key's PIN counter is read again by the probe after a PIN was
     // given, so the facts show the attempts left after the check.
-    let keys = match &config.content {
+    let mut keys = match &config.content {
         Some(c) => diagnose::keys_from_probes(std::slice::from_ref(&report), c),
         None => Vec::new(),
     };
+    // With the PIN the key just accepted (remembered, not asked again): the
+    // sign-ins stored on it. Reading them needs no touch.
+    if !cancel.is_cancelled()
+        && diagnose::stored::should_read(&report)
+        && let Some(f) = keys.first_mut()
+    {
+        let read = device
+            .parse::<DeviceSpec>()
+            .and_then(|spec| device::open(&spec, Box::new(AutoTouch)))
+            .map_err(|e| e.to_string())
+            .and_then(|dev| diagnose::stored::read_stored(dev, &mut pin, false));
+        f.apply_stored(read);
+    }
     if tx.send(Msg::ProbeFinished(Box::new(report))).is_err() {
         return;
     }

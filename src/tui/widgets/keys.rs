@@ -190,5 +190,12 @@ pub fn fact_rows(app: &App, f: &KeyFacts) -> Vec<(String, String)> {
     if let Some(p) = pin {
         rows.push((k.pin.clone(), p));
     }
+    if f.stored.is_some() || f.stored_unreadable.is_some() {
+        let labels = crate::content::text::Texts::embedded(app.content.lang);
+        let l = |key: &str| labels.get(key);
+        if let Some(v) = crate::diagnose::stored::describe(f, &l) {
+            rows.push((l("report.stored"), v));
+        }
+    }
     rows
 }
