@@ -170,13 +170,15 @@ fn u2f_only_card_is_found_unusable() {
 #[test]
 fn pin_blocked_and_refusing_cards_fail_with_their_codes() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    for (scenario, code, finding) in [
-        ("pin-blocked", "pin-blocked", "pin-blocked"),
-        ("refuse", "user-refused", "user-refused"),
+    // A blocked PIN is a finding about the key (2); a refusal on the key
+    // means the check could not find out (3).
+    for (scenario, code, finding, exit) in [
+        ("pin-blocked", "pin-blocked", "pin-blocked", 2),
+        ("refuse", "user-refused", "user-refused", 3),
     ] {
         let _card = Card::put(scenario);
         let (out, doc) = probe();
-        assert_eq!(out.status.code(), Some(2), "{scenario}: {doc:#}");
+        assert_eq!(out.status.code(), Some(exit), "{scenario}: {doc:#}");
         assert_eq!(
             doc["registration"]["error"]["code"], code,
             "{scenario}: {doc:#}"
@@ -192,7 +194,8 @@ fn a_card_removed_mid_probe_is_reported() {
     {
         let _card = Card::put("unplugged");
         let (out, doc) = probe();
-        assert_eq!(out.status.code(), Some(2), "{doc:#}");
+        // The card left mid-check: the check could not run to the end.
+        assert_eq!(out.status.code(), Some(3), "{doc:#}");
         assert_eq!(doc["key"]["result"], "ok", "{doc:#}");
         assert_eq!(
             doc["registration"]["error"]["code"], "device-gone",
