@@ -151,9 +151,10 @@ fn decode_answer(command: u8, body: &[u8]) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [pick, flags, mut rest @ ..] = data else {
+    let [pick, flags, rest @ ..] = data else {
         return;
     };
+    let mut rest: &[u8] = rest;
     let all = scenario::all();
     let sc = &all[usize::from(*pick) % all.len()];
     let start = Instant::now();
