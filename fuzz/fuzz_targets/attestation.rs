@@ -9,8 +9,8 @@
 
 use ciborium::Value;
 use fido_doctor::ctap::verify::attestation::verify_with;
-use fido_doctor::ctap::verify::{AttestationObject, Metadata, TrustLevel, VerifyOptions};
 use fido_doctor::ctap::verify::fuzzing::certificate_path;
+use fido_doctor::ctap::verify::{AttestationObject, Metadata, TrustLevel, VerifyOptions};
 use libfuzzer_sys::fuzz_target;
 
 /// 2026-01-01T00:00:00Z, inside the validity of the corpus certificates.

@@ -8,7 +8,9 @@
 #![no_main]
 
 use fido_doctor::ctap::ctap2::pin_protocol::peer_key_from_cose;
-use fido_doctor::ctap::ctap2::{ALG_EDDSA, ALG_ES256, Assertion, Attestation, ClientPinResponse, GetInfo};
+use fido_doctor::ctap::ctap2::{
+    ALG_EDDSA, ALG_ES256, Assertion, Attestation, ClientPinResponse, GetInfo,
+};
 use fido_doctor::ctap::keycare::cred_mgmt::CredMgmtResponse;
 use fido_doctor::ctap::u2f;
 use libfuzzer_sys::fuzz_target;
@@ -20,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = (info.supports_alg(ALG_ES256), info.supports_alg(ALG_EDDSA));
         let _ = (info.client_pin(), info.uv(), info.up(), info.resident_key());
         let _ = (info.pin_uv_auth_token(), info.make_cred_uv_not_required());
-        let _ = (info.is_fido_2_1(), info.supports_u2f(), info.supports_hmac_secret());
+        let _ = (
+            info.is_fido_2_1(),
+            info.supports_u2f(),
+            info.supports_hmac_secret(),
+        );
         assert_eq!(info.algorithms_absent, info.reported_algorithms().is_none());
         let _ = serde_json::to_string(&info).expect("GetInfo serializes");
     }

@@ -94,7 +94,11 @@ impl Session {
         req.extend_from_slice(params);
         let (c, mut data) = self.exchange(self.cid, cmd::CBOR, &req)?;
         if c == cmd::ERROR {
-            assert!(!self.strict || data.len() == 1, "CTAPHID error of {} bytes", data.len());
+            assert!(
+                !self.strict || data.len() == 1,
+                "CTAPHID error of {} bytes",
+                data.len()
+            );
             return None;
         }
         if !self.strict && (c != cmd::CBOR || data.is_empty()) {
@@ -104,7 +108,10 @@ impl Session {
         assert!(!data.is_empty(), "CTAP2 answer without a status byte");
         let status = data.remove(0);
         if status != 0 {
-            assert!(!self.strict || data.is_empty(), "error status {status:#04x} with a body");
+            assert!(
+                !self.strict || data.is_empty(),
+                "error status {status:#04x} with a body"
+            );
         }
         Some((status, data))
     }
@@ -233,7 +240,11 @@ fuzz_target!(|data: &[u8]| {
             // Credential management: subcommand, raw CBOR parameters,
             // authenticated with the current token when there is one.
             3 | 4 => {
-                let command = if op % 10 == 3 { CRED_MGMT } else { CRED_MGMT_PRE };
+                let command = if op % 10 == 3 {
+                    CRED_MGMT
+                } else {
+                    CRED_MGMT_PRE
+                };
                 let params: Option<Value> = body
                     .get(1..)
                     .filter(|p| !p.is_empty())
@@ -286,7 +297,10 @@ fuzz_target!(|data: &[u8]| {
                         "example.com".into()
                     },
                     client_data_hash: cdh,
-                    allow_list: body.get(1..).map(|b| b.chunks(48).map(<[u8]>::to_vec).collect()).unwrap_or_default(),
+                    allow_list: body
+                        .get(1..)
+                        .map(|b| b.chunks(48).map(<[u8]>::to_vec).collect())
+                        .unwrap_or_default(),
                     up: (first & 2 != 0).then_some(false),
                     uv: (first & 4 != 0).then_some(true),
                     pin_uv_auth_param: s.auth(&cdh),
