@@ -1,6 +1,7 @@
-//! Serde helpers that write byte fields as lowercase hex strings in JSON,
-//! and AAGUIDs in their hyphenated form (the one formatter is
-//! [`Aaguid`]'s `Display`).
+//! Serde helpers that write byte fields as lowercase hex strings in JSON
+//! (for the CTAP2 responses and the verification results alike), and
+//! AAGUIDs in their hyphenated form (the one formatter is [`Aaguid`]'s
+//! `Display`).
 
 use serde::Serializer;
 
@@ -24,11 +25,6 @@ pub fn aaguid<S: Serializer>(b: &[u8; 16], s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&Aaguid(*b))
 }
 
-/// Formats an AAGUID as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
-pub fn format_aaguid(b: &[u8; 16]) -> String {
-    Aaguid(*b).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -37,10 +33,6 @@ mod tests {
             0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39, 0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1,
             0x54, 0xa8,
         ];
-        assert_eq!(
-            super::format_aaguid(&b),
-            "cb69481e-8ff7-4039-93ec-0a2729a154a8"
-        );
         #[derive(serde::Serialize)]
         struct W {
             #[serde(serialize_with = "super::aaguid")]

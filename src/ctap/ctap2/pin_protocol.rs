@@ -179,6 +179,34 @@ pub fn cose_key_agreement(public: &PublicKey) -> Value {
     ])
 }
 
+/// A decrypted pinUvAuthToken and the protocol it belongs to, zeroized on
+/// drop. `Debug` hides the token.
+pub struct PinUvAuthToken {
+    /// The PIN/UV auth protocol the token was obtained with.
+    pub version: PinProtocolVersion,
+    token: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for PinUvAuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PinUvAuthToken")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PinUvAuthToken {
+    /// Wraps a decrypted token.
+    pub fn new(version: PinProtocolVersion, token: Zeroizing<Vec<u8>>) -> Self {
+        Self { version, token }
+    }
+
+    /// pinUvAuthParam over `message`: authenticate(token, message).
+    pub fn authenticate(&self, message: &[u8]) -> Vec<u8> {
+        self.version.authenticate(&self.token, message)
+    }
+}
+
 /// The result of key agreement: keys shared with the authenticator, and the
 /// platform's public key to send it.
 pub struct PinProtocol {

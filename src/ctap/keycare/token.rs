@@ -3,13 +3,10 @@
 //! every attempt, the last attempt is spent only with the caller's consent,
 //! the same PIN is never submitted twice, and the token is zeroized.
 
-use std::fmt;
-
 use zeroize::Zeroizing;
 
 use crate::ctap::ctap2::client_pin::{self, ClientPinResponse, Permissions};
 use crate::ctap::ctap2::cmd;
-use crate::ctap::ctap2::pin_protocol::PinProtocolVersion;
 use crate::ctap::error::CtapError;
 use crate::ctap::probe::{PinAnswer, PinRequest, PinSource};
 use crate::ctap::status::CtapStatus;
@@ -22,32 +19,8 @@ use super::{Ctap2Channel, KeycareError};
 /// PIN attempts within one call before giving up (the key keeps its own counters).
 const MAX_ATTEMPTS: usize = 3;
 
-/// A pinUvAuthToken and the protocol it belongs to. `Debug` hides the token.
-pub struct Token {
-    /// The PIN/UV auth protocol.
-    pub version: PinProtocolVersion,
-    token: Zeroizing<Vec<u8>>,
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Token")
-            .field("version", &self.version)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Token {
-    /// Wraps a decrypted token.
-    pub fn new(version: PinProtocolVersion, token: Zeroizing<Vec<u8>>) -> Self {
-        Self { version, token }
-    }
-
-    /// pinUvAuthParam over `message`: authenticate(token, message).
-    pub fn authenticate(&self, message: &[u8]) -> Vec<u8> {
-        self.version.authenticate(&self.token, message)
-    }
-}
+/// A pinUvAuthToken and the protocol it belongs to (the probe's type too).
+pub use crate::ctap::ctap2::pin_protocol::PinUvAuthToken as Token;
 
 /// Gets a token with `permissions` (getPinUvAuthTokenUsingPinWithPermissions
 /// on CTAP 2.1 keys, getPinToken on older ones), asking `pin` for the PIN.
@@ -106,10 +79,7 @@ pub fn pin_token(
             Ok(body) => {
                 let resp = ClientPinResponse::decode(&body)?;
                 let token = resp.decrypt_token(&proto)?;
-                return Ok(Token {
-                    version: proto.version(),
-                    token,
-                });
+                return Ok(Token::new(proto.version(), token));
             }
             Err(CtapError::Status(CtapStatus::PinPolicyViolation)) => {
                 return Err(KeycareError::ForcePinChange);

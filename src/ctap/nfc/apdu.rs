@@ -109,7 +109,9 @@ impl Command {
     }
 
     /// Extended encoding: CLA INS P1 P2 00 Lc(2) data Le(2), or
-    /// CLA INS P1 P2 00 Le(2) without data; Le 0x0000 means 65 536.
+    /// CLA INS P1 P2 00 Le(2) without data; Le 0x0000 means 65 536. A
+    /// command with neither data nor Le is the bare header (a lone 00 after
+    /// it would read as a short Le of 256).
     pub fn encode_extended(&self) -> Result<Vec<u8>, CtapError> {
         if self.data.len() > EXTENDED_MAX_DATA || self.ne > 65_536 {
             return Err(CtapError::Oversized {
@@ -117,7 +119,11 @@ impl Command {
                 max: EXTENDED_MAX_DATA,
             });
         }
-        let mut out = vec![self.cla, self.ins, self.p1, self.p2, 0];
+        let mut out = vec![self.cla, self.ins, self.p1, self.p2];
+        if self.data.is_empty() && self.ne == 0 {
+            return Ok(out);
+        }
+        out.push(0);
         if !self.data.is_empty() {
             out.extend_from_slice(&(self.data.len() as u16).to_be_bytes());
             out.extend_from_slice(&self.data);

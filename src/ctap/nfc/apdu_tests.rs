@@ -92,9 +92,7 @@ fn parse_reads_every_case_back() {
     ];
     for c in cases {
         assert_eq!(Command::parse(&c.encode_short().unwrap()).unwrap(), c);
-        if c.ne > 0 || !c.data.is_empty() {
-            assert_eq!(Command::parse(&c.encode_extended().unwrap()).unwrap(), c);
-        }
+        assert_eq!(Command::parse(&c.encode_extended().unwrap()).unwrap(), c);
     }
     let big = Command::new(0, 2, 3, 0, vec![7; 1000]);
     assert_eq!(
@@ -108,6 +106,17 @@ fn parse_reads_every_case_back() {
     ] {
         assert!(Command::parse(garbage).is_err(), "{garbage:?}");
     }
+}
+
+#[test]
+fn extended_header_only_command_has_no_stray_length_byte() {
+    // Case 1 (no data, no Le): a trailing 00 would be read as Le = 256.
+    let bare = Command {
+        ne: 0,
+        ..Command::new(0x00, 0xFF, 0xFF, 0x00, vec![])
+    };
+    assert_eq!(bare.encode_extended().unwrap(), [0x00, 0xFF, 0xFF, 0x00]);
+    assert_eq!(Command::parse(&bare.encode_extended().unwrap()).unwrap().ne, 0);
 }
 
 #[test]

@@ -11,7 +11,9 @@ use super::interaction::{PinAnswer, PinRequest, UvRequest};
 use super::report::{UserVerification, UvFallback};
 use super::session::{Ctx, ProbeEvent, ProbeSession, UvRequirement, to_u32};
 use crate::ctap::ctap2::client_pin::{self, Permissions};
-use crate::ctap::ctap2::pin_protocol::{Pin, PinProtocol, PinProtocolVersion};
+use crate::ctap::ctap2::pin_protocol::{
+    Pin, PinProtocol, PinProtocolVersion, PinUvAuthToken as Token,
+};
 use crate::ctap::ctap2::{ClientPinRequest, GetInfo};
 use crate::ctap::error::CtapError;
 use crate::ctap::status::CtapStatus;
@@ -92,12 +94,6 @@ pub(super) fn plan(info: &GetInfo, op: Op, requirement: UvRequirement) -> Result
     })
 }
 
-/// A pinUvAuthToken and the protocol it was obtained with.
-pub(super) struct Token {
-    version: PinProtocolVersion,
-    key: Zeroizing<Vec<u8>>,
-}
-
 /// How the user is verified for one operation.
 pub(super) struct Verification {
     /// What the report says.
@@ -124,7 +120,7 @@ impl Verification {
     pub fn param(&self, client_data_hash: &[u8; 32]) -> (Option<Vec<u8>>, Option<u64>) {
         match &self.token {
             Some(t) => (
-                Some(t.version.authenticate(&t.key, client_data_hash)),
+                Some(t.authenticate(client_data_hash)),
                 Some(t.version.number()),
             ),
             None => (None, None),
@@ -211,7 +207,7 @@ fn uv_token<T: Transport>(
                 let key = resp.decrypt_token(&proto).map_err(CtapError::from)?;
                 return Ok(Verification {
                     mode: UserVerification::BuiltIn,
-                    token: Some(Token { version, key }),
+                    token: Some(Token::new(version, key)),
                     uv_option: false,
                     fallback: None,
                 });
@@ -278,7 +274,7 @@ fn token_for_pin<T: Transport>(
         .hid
         .call(&ClientPinRequest(params), &mut |e| ctx.hid(e))?;
     let key = resp.decrypt_token(&proto).map_err(CtapError::from)?;
-    Ok(Token { version, key })
+    Ok(Token::new(version, key))
 }
 
 fn is_wrong_pin(e: &ProbeError) -> bool {

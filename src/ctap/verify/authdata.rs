@@ -5,8 +5,9 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+use super::VerifyError;
 use super::cose::CoseKey;
-use super::{VerifyError, hexser};
+use crate::ctap::ctap2::hex_serde;
 
 /// Longest credential id WebAuthn accepts (Level 3, §6.5.1).
 pub const MAX_CREDENTIAL_ID_LEN: usize = 1023;
@@ -121,10 +122,10 @@ pub struct AttestedCredentialData {
     /// The authenticator model.
     pub aaguid: Aaguid,
     /// The credential id.
-    #[serde(serialize_with = "hexser::bytes")]
+    #[serde(serialize_with = "hex_serde::bytes")]
     pub credential_id: Vec<u8>,
     /// The credential public key exactly as encoded (one CBOR item).
-    #[serde(serialize_with = "hexser::bytes")]
+    #[serde(serialize_with = "hex_serde::bytes")]
     pub credential_public_key: Vec<u8>,
     /// The COSE algorithm of the key, when the key carries an integer `alg` (3).
     pub public_key_alg: Option<i64>,
@@ -141,7 +142,7 @@ impl AttestedCredentialData {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuthenticatorData {
     /// SHA-256 of the relying party id.
-    #[serde(serialize_with = "hexser::bytes")]
+    #[serde(serialize_with = "hex_serde::bytes")]
     pub rp_id_hash: [u8; 32],
     /// The flags byte.
     pub flags: Flags,
@@ -150,7 +151,7 @@ pub struct AuthenticatorData {
     /// Present exactly when the AT flag is set.
     pub attested_credential: Option<AttestedCredentialData>,
     /// The extensions map as encoded (one CBOR item); present exactly when ED is set.
-    #[serde(serialize_with = "hexser::opt_bytes")]
+    #[serde(serialize_with = "hex_serde::opt_bytes")]
     pub extensions_raw: Option<Vec<u8>>,
     /// The extensions map, decoded.
     #[serde(skip)]

@@ -5,7 +5,8 @@
 use ciborium::Value;
 use serde::Serialize;
 
-use super::{VerifyError, authdata::decode_prefix, hexser};
+use super::{VerifyError, authdata::decode_prefix};
+use crate::ctap::ctap2::hex_serde;
 
 /// COSE algorithm ES256 (ECDSA P-256 with SHA-256).
 pub const ALG_ES256: i64 = -7;
@@ -29,16 +30,16 @@ pub enum CoseKey {
     /// EC2 key on P-256 used with ES256; signatures are ASN.1 DER.
     Es256 {
         /// Affine x coordinate, big-endian.
-        #[serde(serialize_with = "hexser::bytes")]
+        #[serde(serialize_with = "hex_serde::bytes")]
         x: [u8; 32],
         /// Affine y coordinate, big-endian.
-        #[serde(serialize_with = "hexser::bytes")]
+        #[serde(serialize_with = "hex_serde::bytes")]
         y: [u8; 32],
     },
     /// OKP key on Ed25519 used with EdDSA; signatures are 64 raw bytes.
     EdDsa {
         /// The 32-byte public key.
-        #[serde(serialize_with = "hexser::bytes")]
+        #[serde(serialize_with = "hex_serde::bytes")]
         x: [u8; 32],
     },
 }

@@ -11,7 +11,6 @@ pub mod attestation;
 pub mod authdata;
 pub mod chain;
 pub mod cose;
-mod hexser;
 pub mod metadata;
 mod x509;
 
@@ -107,4 +106,34 @@ pub enum VerifyError {
     /// A registered attestation format this crate does not verify (tpm, apple, …).
     #[error("attestation format {0:?} is not supported")]
     UnsupportedFormat(String),
+}
+
+/// Entry points for the fuzz targets in `fuzz/`, built only with
+/// `--cfg fuzzing` (which cargo-fuzz sets): certificate parsing and path
+/// validation, which the attestation signature check otherwise shields
+/// from arbitrary input.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::authdata::Aaguid;
+    use super::metadata::Metadata;
+    use super::{TrustLevel, VerifyError, chain, x509};
+
+    /// Parses each DER certificate (leaf first) and validates the path at
+    /// `now` against the embedded metadata for a key claiming `aaguid`.
+    pub fn certificate_path(
+        ders: &[&[u8]],
+        aaguid: [u8; 16],
+        now: u64,
+    ) -> Result<TrustLevel, VerifyError> {
+        let certs = ders
+            .iter()
+            .map(|d| x509::parse(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        for c in &certs {
+            let _ = c.valid_at(now);
+        }
+        let verdict = chain::evaluate(&certs, &Aaguid(aaguid), Metadata::embedded(), now)?;
+        Ok(verdict.trust)
+    }
 }
