@@ -1,60 +1,12 @@
 //! The binary's commands, run as a user would run them: against the built-in
 //! simulator, and over UDP against `fido-doctor simulate` on loopback.
 
-use std::io::Write;
-use std::net::UdpSocket;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fido-doctor"));
-    c.env("LANG", "en_US.UTF-8").env_remove("LC_ALL");
-    c
-}
-
-fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "fixtures/cli_support.rs"]
+mod cli_support;
+use cli_support::*;
 
 #[test]
 fn scenarios_are_listed_as_devices() {
@@ -77,7 +29,7 @@ fn scenarios_are_listed_as_devices() {
 
 #[test]
 fn probe_with_pin_from_stdin_verifies_both_stages() {
-    let out = run_with_stdin(
+    let out = run(
         &["probe", "--device", "sim:modern", "--pin-stdin", "--json"],
         "1234\n",
     );
@@ -96,7 +48,7 @@ fn probe_with_pin_from_stdin_verifies_both_stages() {
 
 #[test]
 fn wrong_pin_fails_without_success_and_exits_2() {
-    let out = run_with_stdin(
+    let out = run(
         &["probe", "--device", "sim:modern", "--pin-stdin", "--json"],
         "9999\n",
     );
@@ -253,7 +205,7 @@ fn check_for_another_computer_uses_the_matrix_and_exit_codes() {
 
 #[test]
 fn report_for_a_u2f_only_key_names_the_problem_and_holds_no_pin() {
-    let out = run_with_stdin(
+    let out = run(
         &[
             "report",
             "--device",
@@ -278,7 +230,7 @@ fn report_for_a_u2f_only_key_names_the_problem_and_holds_no_pin() {
     let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
     assert!(!text.contains("\"pin\""), "no PIN field may appear");
 
-    let md = run_with_stdin(
+    let md = run(
         &["report", "--device", "sim:modern", "--pin-stdin"],
         "1234\n",
     );

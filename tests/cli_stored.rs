@@ -4,45 +4,14 @@
 //! of a UTokyo sign-in; keys without credential management, and checks that
 //! did not use the PIN, read nothing more. In process and over UDP.
 
-use std::io::Write;
-use std::net::UdpSocket;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
+#[path = "fixtures/cli_support.rs"]
+mod cli_support;
+use cli_support::*;
+
 const USER: &str = "1234567890@utac.u-tokyo.ac.jp";
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fido-doctor"));
-    c.env("LANG", "en_US.UTF-8").env_remove("LC_ALL");
-    c
-}
-
-fn run(args: &[&str], stdin: &str) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn check(device: &str, pin: &str) -> serde_json::Value {
     json(&run(
@@ -202,23 +171,6 @@ fn nothing_more_is_read_without_credential_management_or_a_good_pin() {
     assert!(v["keys"][0].get("stored").is_none(), "{v}");
     assert_eq!(v["keys"][0]["pin_retries"], 7, "{v}");
     assert!(finding(&v, "already-registered").is_none());
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

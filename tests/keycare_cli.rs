@@ -2,41 +2,11 @@
 //! against the built-in simulator and over UDP against `fido-doctor simulate`,
 //! checking exit codes, JSON outcomes and that no PIN is ever printed.
 
-use std::io::Write;
-use std::net::UdpSocket;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::process::Output;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fido-doctor"));
-    c.env("LANG", "en_US.UTF-8").env_remove("LC_ALL");
-    c
-}
-
-fn run(args: &[&str], stdin: &str) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut input = child.stdin.take().unwrap();
-    // The command may exit before reading everything (refusals): ignore EPIPE.
-    let _ = input.write_all(stdin.as_bytes());
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
+#[path = "fixtures/cli_support.rs"]
+mod cli_support;
+use cli_support::*;
 
 fn code(out: &Output) -> i32 {
     out.status.code().expect("exited normally")
@@ -347,62 +317,6 @@ fn credentials_on_a_u2f_key() {
 }
 
 // ---- over UDP, where the key keeps its state between commands ----
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `fido-doctor simulate` and returns it with the `udp:` device string.
-fn serve(scenario: &str) -> (Server, String) {
-    let (key_port, client_port) = (free_port(), free_port());
-    let key = format!("127.0.0.1:{key_port}");
-    let client = format!("127.0.0.1:{client_port}");
-    let server = Server(
-        bin()
-            .args([
-                "simulate",
-                "--scenario",
-                scenario,
-                "--auto-touch",
-                "--listen",
-                &key,
-                "--reply",
-                &client,
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let device = format!("udp:{key},listen={client}");
-    // Wait until the simulator answers.
-    for _ in 0..50 {
-        let out = bin()
-            .args(["info", "--device", &device, "--json"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        if out.status.success() {
-            return (server, device);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("simulator on {key} did not answer");
-}
 
 #[test]
 fn over_udp_a_pin_set_by_the_cli_works_for_a_probe() {

@@ -116,7 +116,10 @@ fn extended_header_only_command_has_no_stray_length_byte() {
         ..Command::new(0x00, 0xFF, 0xFF, 0x00, vec![])
     };
     assert_eq!(bare.encode_extended().unwrap(), [0x00, 0xFF, 0xFF, 0x00]);
-    assert_eq!(Command::parse(&bare.encode_extended().unwrap()).unwrap().ne, 0);
+    assert_eq!(
+        Command::parse(&bare.encode_extended().unwrap()).unwrap().ne,
+        0
+    );
 }
 
 #[test]
