@@ -254,8 +254,15 @@ pub fn describe_key(k: &KeyReport, t: &Texts) -> String {
         if let Some(n) = i.remaining_discoverable_credentials {
             let _ = writeln!(s, "free slots:    {n}");
         }
-        let algs: Vec<String> = i.algorithms.iter().map(|a| a.alg.to_string()).collect();
-        let _ = writeln!(s, "algorithms:    {}", algs.join(", "));
+        let algs = match i.reported_algorithms() {
+            Some(a) => a
+                .iter()
+                .map(|a| a.alg.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => t.get("info.algorithms_absent"),
+        };
+        let _ = writeln!(s, "algorithms:    {algs}");
         if let Some(fw) = i.firmware_version {
             let _ = writeln!(s, "firmware:      {fw}");
         }
@@ -323,4 +330,27 @@ pub fn describe_probe(r: &ProbeReport, t: &Texts) -> String {
         })
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fido_doctor::sim::{self, AutoTouch};
+
+    #[test]
+    fn a_key_that_lists_no_algorithms_reads_es256_by_default() {
+        let scenario = sim::scenario::find("modern").unwrap();
+        let (t, _handle) = sim::spawn_inproc(scenario, Box::new(AutoTouch));
+        let mut key = probe::info(t, &ProbeOptions::default()).unwrap();
+        let texts = Texts::embedded(Lang::En);
+        assert!(describe_key(&key, &texts).contains("algorithms:    -7"));
+        let info = key.info.as_mut().unwrap();
+        info.algorithms.clear();
+        info.algorithms_absent = true;
+        let text = describe_key(&key, &texts);
+        assert!(
+            text.contains("algorithms:    not reported (ES256 by default)"),
+            "{text}"
+        );
+    }
 }

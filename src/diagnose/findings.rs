@@ -137,6 +137,8 @@ finding_ids! {
     PinUnsupported = "pin-unsupported",
     /// The fingerprint did not work during the check: the PIN was used instead.
     UvFellBackToPin = "uv-fell-back-to-pin",
+    /// Every Entra requirement is met, attestation chaining to the maker's root included.
+    EntraRequirementsMet = "entra-requirements-met",
     /// The key already holds a UTokyo sign-in (for a named account).
     AlreadyRegistered = "already-registered",
     /// The key's stored sign-ins were read: none is for UTokyo.
@@ -242,7 +244,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 50);
+        assert_eq!(FindingId::ALL.len(), 51);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(

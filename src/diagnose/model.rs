@@ -342,6 +342,8 @@ mod tests {
         k.attestation_trust = Some(TrustLevel::MakerRoot);
         let f = findings_for(&k);
         assert_eq!(severity_of(&f, F::OkKeyReady), Some(S::Ok));
+        // Only a chain to the maker's root meets Entra's whole list.
+        assert_eq!(severity_of(&f, F::EntraRequirementsMet), Some(S::Ok));
         for (trust, id) in [
             (TrustLevel::OtherMakerRoot, F::AttestationOtherMaker),
             (TrustLevel::UnknownIssuer, F::AttestationUnknownIssuer),
@@ -354,6 +356,7 @@ mod tests {
             // An eligible model whose attestation does not back it: warned.
             assert_eq!(severity_of(&f, id), Some(S::Warn), "{trust:?}");
             assert_eq!(severity_of(&f, F::OkKeyReady), None, "{trust:?}");
+            assert_eq!(severity_of(&f, F::EntraRequirementsMet), None, "{trust:?}");
         }
         // Self attestation names its format; its signature counts as verified.
         k.attestation_trust = Some(TrustLevel::SelfAttested);
@@ -370,6 +373,7 @@ mod tests {
         let f = findings_for(&u);
         assert_eq!(severity_of(&f, F::AaguidNotEligible), Some(S::Warn));
         assert_eq!(severity_of(&f, F::AttestationUnknownIssuer), Some(S::Info));
+        assert_eq!(severity_of(&f, F::EntraRequirementsMet), None);
         u.attestation_trust = Some(TrustLevel::KnownRoot);
         assert_eq!(
             severity_of(&findings_for(&u), F::AttestationKnownRoot),

@@ -349,6 +349,10 @@ pub fn key_rules(ctx: &KeyContext, key: &KeyFacts) -> Vec<Finding> {
     // "Ready" needs a test registration that went through, not only getInfo.
     let registered = key.registration.as_ref().is_some_and(|r| r.ok);
     if clean && key.protocol == Some(Protocol::Fido2) && key.failure.is_none() && registered {
+        // Only a chain to the maker's root backs the last part of Entra's list.
+        if key.entra_check().meets() {
+            out.insert(0, mk(FindingId::EntraRequirementsMet, Severity::Ok));
+        }
         out.insert(0, mk(FindingId::OkKeyReady, Severity::Ok));
     }
     out
