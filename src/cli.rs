@@ -310,6 +310,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 stdin: a.pin_stdin,
                 allow_last_attempt: a.allow_last_pin_attempt,
             };
+            if crate::commands::webauthn::selected(a.device.device.as_deref()) {
+                return crate::commands::webauthn::probe(a.device.json);
+            }
             keys::probe(a.device.device.as_deref(), pin, a.device.json)
         }
         Some(Command::Simulate(a)) => simulate::simulate(a),

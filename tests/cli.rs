@@ -181,42 +181,64 @@ fn probe_over_udp_against_the_simulate_command() {
     assert_eq!(v["authentication"]["result"], "ok");
 }
 
-#[test]
-fn simulate_stops_cleanly_on_ctrl_c() {
-    let port = free_port();
-    let mut child = bin()
-        .args([
-            "simulate",
-            "--scenario",
-            "modern",
-            "--auto-touch",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+/// Interrupts `pid` the way a user's Ctrl-C does: SIGINT on Unix.
+#[cfg(unix)]
+fn interrupt(pid: u32) {
     let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &pid.to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
+}
+
+/// Interrupts `pid` the way a user's Ctrl-C does: on Windows a console
+/// control event (Ctrl-Break: Ctrl-C cannot be sent to another process
+/// group) to the process group the child leads.
+#[cfg(windows)]
+fn interrupt(pid: u32) {
+    use windows::Win32::System::Console::{CTRL_BREAK_EVENT, GenerateConsoleCtrlEvent};
+    // SAFETY: sends a console event; no memory is involved.
+    unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid) }.expect("console event sent");
+}
+
+#[test]
+fn simulate_stops_cleanly_on_ctrl_c() {
+    let port = free_port();
+    let mut cmd = bin();
+    cmd.args([
+        "simulate",
+        "--scenario",
+        "modern",
+        "--auto-touch",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::CommandExt;
+        // CREATE_NEW_PROCESS_GROUP: the event reaches the simulator only.
+        cmd.creation_flags(0x0000_0200);
+    }
+    // Stopped (killed) on drop, whatever happens below.
+    let mut server = Server(cmd.spawn().unwrap());
+    std::thread::sleep(Duration::from_millis(500));
+    interrupt(server.0.id());
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = server.0.try_wait().unwrap() {
             break s;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "simulate did not stop on SIGINT"
+            "simulate did not stop on Ctrl-C"
         );
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    std::io::Read::read_to_string(server.0.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(status.success(), "{status:?} {err}");
     assert!(err.contains("simulator stopped"), "{err}");
 }

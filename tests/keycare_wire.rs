@@ -86,7 +86,12 @@ fn reset_with(keepalives: usize, status: Option<u8>) -> (KeycareError, usize, Ve
         response_timeout: Duration::from_millis(300),
         ..HidOptions::default()
     };
-    let mut hid = CtapHid::open(ScriptedKey::new(keepalives, status), options, CancelHandle::default()).unwrap();
+    let mut hid = CtapHid::open(
+        ScriptedKey::new(keepalives, status),
+        options,
+        CancelHandle::default(),
+    )
+    .unwrap();
     let mut prompts = 0;
     let err = keycare::reset(&mut hid, &mut |e| {
         if e == HidEvent::UpNeeded {

@@ -56,7 +56,9 @@ fn modern_card_registers_and_signs_in_with_short_apdus() {
     assert_eq!(key.init.device_version, (0, 0, 0), "synthesized for NFC");
     assert_eq!(report.registration.ok().unwrap().method, Method::Ctap2);
     assert!(
-        events.iter().any(|e| matches!(e, ProbeEvent::TouchNeeded { .. })),
+        events
+            .iter()
+            .any(|e| matches!(e, ProbeEvent::TouchNeeded { .. })),
         "0x9100 with status 2 reaches the probe as a touch prompt: {events:?}"
     );
 }

@@ -140,7 +140,8 @@ fn hint(e: &KeycareError) -> Option<&'static str> {
 pub(super) fn open(spec: &DeviceSpec) -> anyhow::Result<CtapHid<OpenDevice>> {
     let dev = device::open(spec, Box::new(AfterDelay::new(SIM_TOUCH_DELAY)))
         .with_context(|| format!("opening {spec}"))?;
-    CtapHid::open(dev, HidOptions::default(), CancelHandle::default()).with_context(|| format!("talking to {spec}"))
+    CtapHid::open(dev, HidOptions::default(), CancelHandle::default())
+        .with_context(|| format!("talking to {spec}"))
 }
 
 /// Where secrets come from: lines of standard input, or a masked prompt.

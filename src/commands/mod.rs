@@ -9,3 +9,4 @@ pub mod nfc;
 pub mod pin;
 pub mod reset_key;
 pub mod simulate;
+pub mod webauthn;

@@ -27,6 +27,8 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod system;
+#[cfg(windows)]
+mod system_windows;
 
 pub use facts::{
     Browser, BrowserId, Environment, HidAccess, OsFacts, OsFamily, Packaging, SessionFacts,
