@@ -108,5 +108,12 @@ done
 kill "$sim" 2>/dev/null || true
 expect '"kind": "fido2"' "$out"
 expect '"result": "ok"' "$out"
+# Wine has no webauthn.dll: the WebAuthn-API path must say so and fail cleanly.
+if [ ! -f "$WINEPREFIX/drive_c/windows/system32/webauthn.dll" ]; then
+  if out=$(run probe --device webauthn: 2>&1); then
+    echo "probe --device webauthn: succeeded without webauthn.dll:"; echo "$out"; exit 1
+  fi
+  expect "WebAuthn API is not available" "$out"
+fi
 stamp
 echo "windows job passed"
