@@ -202,6 +202,12 @@ fn interrupt(pid: u32) {
 }
 
 #[test]
+// The Windows CI job runs the tests under wine without a console, where
+// GenerateConsoleCtrlEvent fails (ERROR_INVALID_ACCESS).
+#[cfg_attr(
+    windows,
+    ignore = "needs a console shared with the child (absent under wine in CI)"
+)]
 fn simulate_stops_cleanly_on_ctrl_c() {
     let port = free_port();
     let mut cmd = bin();
@@ -313,6 +319,13 @@ fn report_for_a_u2f_only_key_names_the_problem_and_holds_no_pin() {
 }
 
 #[test]
+// Under wine 8.0 no error reaches a UDP socket whose peer port is
+// closed (Linux and Windows report the ICMP answer: ECONNREFUSED,
+// WSAECONNRESET), so the wait runs into its timeout there.
+#[cfg_attr(
+    windows,
+    ignore = "wine does not report ICMP port unreachable on UDP sockets"
+)]
 fn a_device_that_is_not_there_is_no_key_not_an_unplugged_one() {
     let out = bin()
         .args([

@@ -70,7 +70,7 @@ pub fn registry_value(key: &str, name: &str) -> Option<String> {
                 RRF_RT_REG_SZ | RRF_RT_REG_EXPAND_SZ,
                 None,
                 Some(buf.as_mut_ptr().cast()),
-                Some(&mut bytes),
+                Some(std::ptr::from_mut(&mut bytes)),
             )
         };
         if status == ERROR_SUCCESS {
