@@ -347,3 +347,23 @@ fn a_device_that_is_not_there_is_no_key_not_an_unplugged_one() {
     assert!(ids.contains(&"no-key"), "{ids:?}");
     assert!(!ids.contains(&"device-unplugged"), "{ids:?}");
 }
+
+/// The WebAuthn-API path exists on Windows only; elsewhere it says so and
+/// runs nothing (never a report that looks like a probe).
+#[cfg(not(windows))]
+#[test]
+fn the_webauthn_api_path_says_it_is_windows_only() {
+    let out = bin()
+        .args(["probe", "--device", "webauthn:", "--json"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("works on Windows only"), "{err}");
+}
