@@ -341,12 +341,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Info(a)) => {
             keys::info(a.device.as_deref(), a.json, &Texts::load(&source, lang)?)
         }
-        Some(Command::Probe(a)) => keys::probe(
-            a.device.device.as_deref(),
-            a.pin,
-            a.device.json,
-            &Texts::load(&source, lang)?,
-        ),
+        Some(Command::Probe(a)) => {
+            if crate::commands::webauthn::selected(a.device.device.as_deref()) {
+                return crate::commands::webauthn::probe(
+                    a.device.json,
+                    &Texts::load(&source, lang)?,
+                );
+            }
+            keys::probe(
+                a.device.device.as_deref(),
+                a.pin,
+                a.device.json,
+                &Texts::load(&source, lang)?,
+            )
+        }
         Some(Command::Simulate(a)) => simulate::simulate(a),
         Some(Command::Scenarios(a)) => simulate::scenarios(a.json),
         Some(Command::Pin(PinCommand::Set(a))) => keycare::pin_set(a),

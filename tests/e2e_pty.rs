@@ -1,3 +1,8 @@
+//! Unix-only: portable-pty's termios access (`get_termios`) and the Unix pty
+//! mechanics these tests rely on do not exist on Windows (ConPTY); the
+//! real-terminal path on Windows is covered by the Windows CI job's smoke run.
+#![cfg(unix)]
+
 //! End-to-end tests of the real `fido-doctor` binary in a pseudo-terminal:
 //! the program is spawned on a pty of a fixed size, a reader thread feeds
 //! everything it writes into a vt100 parser, and the tests press keys and

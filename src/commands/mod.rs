@@ -9,6 +9,7 @@ pub mod nfc;
 pub mod pin;
 pub mod reset_key;
 pub mod simulate;
+pub mod webauthn;
 
 use std::io::Write;
 

@@ -30,6 +30,8 @@ pub mod rules;
 pub mod run;
 pub mod stored;
 pub mod system;
+#[cfg(windows)]
+mod system_windows;
 
 pub use facts::{
     Browser, BrowserId, Environment, HidAccess, OsFacts, OsFamily, Packaging, SessionFacts,

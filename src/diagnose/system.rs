@@ -76,6 +76,20 @@ pub trait System {
     fn run(&self, program: &str, args: &[&str], timeout: Duration) -> Option<CommandOutput>;
     /// Tries to open a device node for reading and writing.
     fn can_open_rw(&self, path: &str) -> OpenCheck;
+    /// Windows: whether this process's token is elevated (None elsewhere or
+    /// when the token cannot be read).
+    fn windows_elevated(&self) -> Option<bool> {
+        None
+    }
+    /// Windows: a string value of a registry key (`HKLM\SOFTWARE\…`,
+    /// `HKCU\…`); `name` "" is the key's default value. None elsewhere.
+    fn registry_value(&self, _key: &str, _name: &str) -> Option<String> {
+        None
+    }
+    /// Windows: the names of a registry key's subkeys, sorted; empty elsewhere.
+    fn registry_subkeys(&self, _key: &str) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The real computer.
@@ -135,6 +149,21 @@ impl System for RealSystem {
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => OpenCheck::Denied,
             Err(_) => OpenCheck::Failed,
         }
+    }
+
+    #[cfg(windows)]
+    fn windows_elevated(&self) -> Option<bool> {
+        super::system_windows::token_elevated()
+    }
+
+    #[cfg(windows)]
+    fn registry_value(&self, key: &str, name: &str) -> Option<String> {
+        super::system_windows::registry_value(key, name)
+    }
+
+    #[cfg(windows)]
+    fn registry_subkeys(&self, key: &str) -> Vec<String> {
+        super::system_windows::registry_subkeys(key)
     }
 }
 
@@ -198,6 +227,10 @@ pub struct FakeSystem {
     pub commands: BTreeMap<String, CommandOutput>,
     /// Device nodes the user may not open.
     pub denied: BTreeSet<String>,
+    /// Returned by [`System::windows_elevated`].
+    pub elevated: Option<bool>,
+    /// Registry keys (`HKLM\…`) and their string values (`""`: default value).
+    pub registry: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl FakeSystem {
@@ -258,6 +291,21 @@ impl FakeSystem {
         self
     }
 
+    /// Sets the process token's elevation.
+    pub fn with_elevated(mut self, elevated: bool) -> Self {
+        self.elevated = Some(elevated);
+        self
+    }
+
+    /// Adds a registry string value (and, implicitly, its key).
+    pub fn with_registry(mut self, key: &str, name: &str, value: &str) -> Self {
+        self.registry
+            .entry(key.to_string())
+            .or_default()
+            .insert(name.to_string(), value.to_string());
+        self
+    }
+
     fn all_dirs(&self) -> BTreeSet<String> {
         let sep = self.sep();
         let mut out = self.dirs.clone();
@@ -278,6 +326,32 @@ impl FakeSystem {
 impl System for FakeSystem {
     fn os_info(&self) -> OsInfo {
         self.os.clone()
+    }
+
+    fn windows_elevated(&self) -> Option<bool> {
+        self.elevated
+    }
+
+    fn registry_value(&self, key: &str, name: &str) -> Option<String> {
+        let key = key.to_ascii_lowercase();
+        self.registry
+            .iter()
+            .find(|(k, _)| k.to_ascii_lowercase() == key)
+            .and_then(|(_, values)| values.get(name).cloned())
+    }
+
+    fn registry_subkeys(&self, key: &str) -> Vec<String> {
+        let prefix = format!("{}\\", key.trim_end_matches('\\').to_ascii_lowercase());
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        for k in self.registry.keys() {
+            if k.to_ascii_lowercase().starts_with(&prefix) {
+                let rest = &k[prefix.len()..];
+                if let Some(first) = rest.split('\\').next().filter(|f| !f.is_empty()) {
+                    names.insert(first.to_string());
+                }
+            }
+        }
+        names.into_iter().collect()
     }
 
     fn env_var(&self, name: &str) -> Option<String> {

@@ -257,7 +257,8 @@ impl HidTransport {
     /// [`TransportError::NotFound`] when there is no such device.
     pub fn open(path: &str) -> Result<Self, TransportError> {
         let cpath = CString::new(path).map_err(|_| TransportError::NotFound(path.to_string()))?;
-        let api = api()?;
+        // A failure to start hidapi is reported for the device asked for.
+        let api = hidapi::HidApi::new().map_err(|e| map_hid_error(path, HidOp::Open, &e))?;
         let device = api
             .open_path(&cpath)
             .map_err(|e| map_hid_error(path, HidOp::Open, &e))?;

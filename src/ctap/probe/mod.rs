@@ -18,6 +18,9 @@
 mod ctap2_path;
 pub mod failure;
 pub mod interaction;
+pub mod platform;
+#[cfg(windows)]
+pub mod platform_windows;
 pub mod report;
 pub mod session;
 mod token;

@@ -88,6 +88,9 @@ pub enum Method {
     Ctap2,
     /// CTAP1/U2F REGISTER / AUTHENTICATE.
     U2f,
+    /// The operating system's WebAuthn API (webauthn.dll), which picks the
+    /// protocol itself.
+    Platform,
 }
 
 /// How the user was verified for an operation.
@@ -100,6 +103,9 @@ pub enum UserVerification {
     Pin,
     /// The key's built-in method (fingerprint…).
     BuiltIn,
+    /// Verified in the operating system's dialog (WebAuthn API); which
+    /// method (PIN or built-in) it used is not reported.
+    System,
 }
 
 /// Why built-in user verification gave way to the PIN.

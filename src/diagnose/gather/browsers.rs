@@ -1,6 +1,7 @@
 //! Finding installed browsers and their versions: executables on `PATH`,
 //! Snap and Flatpak packages on Linux; app bundles on macOS; well-known
-//! install folders on Windows. No registry, no network.
+//! the registry on Windows ([`super::browsers_windows`]), with well-known
+//! install folders as the fallback. No network.
 
 use std::cmp::Ordering;
 use std::time::Duration;
@@ -322,7 +323,30 @@ const WINDOWS: &[(BrowserId, &[Root], &str, &str)] = &[
     ),
 ];
 
+/// The registry first; the install folders for what it does not name (and
+/// for a version it does not give).
 fn windows(sys: &dyn System) -> Vec<Browser> {
+    let folders = windows_folders(sys);
+    let mut out: Vec<Browser> = Vec::new();
+    for r in super::browsers_windows::from_registry(sys) {
+        let scanned = folders.iter().find(|b| b.id == r.id);
+        let path = r.path.or_else(|| scanned.and_then(|b| b.path.clone()));
+        let version = r
+            .version
+            .or_else(|| scanned.and_then(|b| b.version.clone()));
+        let mut b = browser(r.id, version, Packaging::Native, String::new());
+        b.path = path;
+        out.push(b);
+    }
+    for b in folders {
+        if !out.iter().any(|o| o.id == b.id) {
+            out.push(b);
+        }
+    }
+    out
+}
+
+fn windows_folders(sys: &dyn System) -> Vec<Browser> {
     let root = |r: Root| -> Option<String> {
         let (var, default) = match r {
             Root::ProgramFiles => ("ProgramFiles", Some("C:\\Program Files")),

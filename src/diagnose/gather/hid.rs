@@ -69,11 +69,14 @@ pub fn hid_access(sys: &dyn System, family: OsFamily) -> HidAccess {
             }
         }
         OsFamily::Windows => {
-            hid.windows_elevated = sys
-                .run("net", &["session"], Duration::from_secs(5))
-                .filter(|o| !o.timed_out)
-                .and_then(|o| o.status)
-                .map(|code| code == 0);
+            // The process token first; `net session` (which only an
+            // administrator may run) when the token cannot be read.
+            hid.windows_elevated = sys.windows_elevated().or_else(|| {
+                sys.run("net", &["session"], Duration::from_secs(5))
+                    .filter(|o| !o.timed_out)
+                    .and_then(|o| o.status)
+                    .map(|code| code == 0)
+            });
         }
         _ => {}
     }
@@ -83,6 +86,33 @@ pub fn hid_access(sys: &dyn System, family: OsFamily) -> HidAccess {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnose::system::FakeSystem;
+
+    #[test]
+    fn windows_elevation_comes_from_the_token_then_net_session() {
+        let by_token = FakeSystem::new("windows")
+            .with_elevated(false)
+            .with_command("net session", 0, "");
+        assert_eq!(
+            hid_access(&by_token, OsFamily::Windows).windows_elevated,
+            Some(false)
+        );
+        let by_token = FakeSystem::new("windows").with_elevated(true);
+        assert_eq!(
+            hid_access(&by_token, OsFamily::Windows).windows_elevated,
+            Some(true)
+        );
+        let fallback = FakeSystem::new("windows").with_command("net session", 2, "");
+        assert_eq!(
+            hid_access(&fallback, OsFamily::Windows).windows_elevated,
+            Some(false)
+        );
+        let unknown = FakeSystem::new("windows");
+        assert_eq!(
+            hid_access(&unknown, OsFamily::Windows).windows_elevated,
+            None
+        );
+    }
 
     #[test]
     fn fido_usage_page_is_recognised() {

@@ -4,6 +4,7 @@
 //! left unknown.
 
 pub mod browsers;
+pub mod browsers_windows;
 pub mod hid;
 pub mod nfc;
 pub mod os;

@@ -1,0 +1,83 @@
+//! `fido-doctor probe --device webauthn:`: the registration and sign-in
+//! probe through the operating system's WebAuthn API (webauthn.dll on
+//! Windows: the Windows Security dialog a browser shows), for a process
+//! without the administrator rights raw HID needs.
+
+use std::process::ExitCode;
+
+use fido_doctor::ctap::probe::platform::{self, PlatformProbe};
+use fido_doctor::ctap::probe::{ProbeEvent, Stage};
+
+use fido_doctor::content::text::Texts;
+
+use super::keys::describe_probe;
+
+/// Whether `device` selects this path.
+pub fn selected(device: Option<&str>) -> bool {
+    device.is_some_and(|d| d == platform::DEVICE || d == "webauthn")
+}
+
+/// Runs the probe and prints it; exit code 0 when registration and sign-in verified.
+pub fn probe(json: bool, texts: &Texts) -> anyhow::Result<ExitCode> {
+    let probe = run(!json)?;
+    if json {
+        super::out_line(&serde_json::to_string_pretty(&probe)?)?;
+    } else {
+        super::out(&describe_probe(&probe.report, texts))?;
+        super::out_line(&format!(
+            "Not available through the WebAuthn API: {}",
+            probe.not_available.join(", ")
+        ))?;
+        if let Some(model) = &probe.model {
+            super::out_line(&format!("Model (from the attested AAGUID): {model}"))?;
+        }
+    }
+    let ok = probe.report.registration.is_ok() && probe.report.authentication.is_ok();
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+#[cfg_attr(not(windows), allow(dead_code))]
+fn progress(e: ProbeEvent) {
+    match e {
+        ProbeEvent::Stage(Stage::Register) => {
+            eprintln!("- registering a throw-away credential (answer the Windows Security dialog)")
+        }
+        ProbeEvent::Stage(Stage::Authenticate) => {
+            eprintln!("- signing in with it (answer the Windows Security dialog)")
+        }
+        ProbeEvent::StageDone { ok, elapsed, .. } => eprintln!(
+            "  {} ({} ms)",
+            if ok { "done" } else { "failed" },
+            elapsed.as_millis()
+        ),
+        _ => {}
+    }
+}
+
+#[cfg(windows)]
+fn run(show_progress: bool) -> anyhow::Result<PlatformProbe> {
+    use fido_doctor::ctap::probe::ProbeOptions;
+    use fido_doctor::ctap::probe::platform_windows::WindowsWebAuthn;
+    let mut api = WindowsWebAuthn::load()
+        .map_err(|e| anyhow::anyhow!("the Windows WebAuthn API is not available: {e}"))?;
+    Ok(platform::run(
+        &mut api,
+        &ProbeOptions::default(),
+        &mut |e| {
+            if show_progress {
+                progress(e)
+            }
+        },
+    ))
+}
+
+#[cfg(not(windows))]
+fn run(_show_progress: bool) -> anyhow::Result<PlatformProbe> {
+    anyhow::bail!(
+        "--device webauthn: uses the Windows WebAuthn API (webauthn.dll) and works on Windows only"
+    )
+}
