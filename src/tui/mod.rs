@@ -12,6 +12,7 @@ pub mod doc;
 pub mod keycare;
 pub mod layout;
 pub mod print;
+pub mod probe_run;
 pub mod runner;
 pub mod scenarios;
 pub mod text;
