@@ -88,44 +88,12 @@ fn bad_device_string_is_a_clear_error() {
 
 #[test]
 fn probe_over_udp_against_the_simulate_command() {
-    let (key_port, client_port) = (free_port(), free_port());
-    let key = format!("127.0.0.1:{key_port}");
-    let client = format!("127.0.0.1:{client_port}");
-    let _server = Server(
-        bin()
-            .args([
-                "simulate",
-                "--scenario",
-                "no-pin",
-                "--auto-touch",
-                "--listen",
-                &key,
-                "--reply",
-                &client,
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let device = format!("udp:{key},listen={client}");
-    // The server needs a moment to bind; INIT is retried until it answers.
-    let mut last = None;
-    for _ in 0..50 {
-        let out = bin()
-            .args(["probe", "--device", &device, "--json"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        if out.status.success() {
-            last = Some(out);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        last = Some(out);
-    }
-    let out = last.unwrap();
+    let (_server, device) = serve("no-pin");
+    let out = bin()
+        .args(["probe", "--device", &device, "--json"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     let v = json(&out);
     assert!(out.status.success(), "{v}");
     assert_eq!(v["device"], device);

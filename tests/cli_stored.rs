@@ -4,9 +4,6 @@
 //! of a UTokyo sign-in; keys without credential management, and checks that
 //! did not use the PIN, read nothing more. In process and over UDP.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 #[path = "fixtures/cli_support.rs"]
 mod cli_support;
 use cli_support::*;
@@ -175,42 +172,7 @@ fn nothing_more_is_read_without_credential_management_or_a_good_pin() {
 
 #[test]
 fn over_udp_the_stored_sign_in_is_read_too() {
-    let (key_port, client_port) = (free_port(), free_port());
-    let key = format!("127.0.0.1:{key_port}");
-    let client = format!("127.0.0.1:{client_port}");
-    let _server = Server(
-        bin()
-            .args([
-                "simulate",
-                "--scenario",
-                "registered",
-                "--auto-touch",
-                "--listen",
-                &key,
-                "--reply",
-                &client,
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let device = format!("udp:{key},listen={client}");
-    let mut ready = false;
-    for _ in 0..50 {
-        let out = bin()
-            .args(["info", "--device", &device, "--json"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        if out.status.success() {
-            ready = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(ready, "simulator on {key} did not answer");
+    let (_server, device) = serve("registered");
     let v = check(&device, "1234\n");
     assert_eq!(
         v["keys"][0]["stored"]["utokyo_users"],
