@@ -367,3 +367,29 @@ fn after_a_wrong_pin_the_keys_pane_counts_one_attempt_fewer() {
     update(&mut app, Msg::ProbeFinished(Box::new(r)));
     assert_eq!(app.keys.facts["sim:pin-low"].pin_retries, Some(1));
 }
+
+#[test]
+fn a_fingerprint_key_is_touched_with_an_enrolled_finger() {
+    use fido_doctor::ctap::probe::{ProbeEvent, Stage};
+    for lang in [Lang::En, Lang::Ja] {
+        let live = fido_doctor::tui::text::LiveText::load(&ContentSource::Embedded, lang).unwrap();
+        let mut app = app_at(content(lang), &TuiOptions::default(), 120, 40);
+        app.probe = Some(ProbeView::new("sim:bio"));
+        app.pane = fido_doctor::tui::Pane::Keys;
+        update(&mut app, Msg::Probe(ProbeEvent::Stage(Stage::Register)));
+        update(
+            &mut app,
+            Msg::Probe(ProbeEvent::UvNeeded { retries: Some(3) }),
+        );
+        let timeout = Duration::from_secs(30);
+        update(&mut app, Msg::Probe(ProbeEvent::TouchNeeded { timeout }));
+        let screen = render_to_string(&app, 120, 40);
+        assert!(screen.contains(&live.probe.touch_uv), "{screen}");
+        // A plain touch in the next stage reads as a touch again.
+        update(&mut app, Msg::Probe(ProbeEvent::Stage(Stage::Authenticate)));
+        update(&mut app, Msg::Probe(ProbeEvent::TouchNeeded { timeout }));
+        let screen = render_to_string(&app, 120, 40);
+        assert!(screen.contains(&live.probe.touch), "{screen}");
+        assert!(!screen.contains(&live.probe.touch_uv), "{screen}");
+    }
+}

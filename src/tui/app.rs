@@ -160,6 +160,9 @@ pub struct ProbeView {
     pub stages: [StageStatus; 3],
     /// The key waits for a touch since this tick.
     pub touch_since: Option<u64>,
+    /// The touch asked for is a finger on the key's fingerprint sensor
+    /// (built-in user verification), not a plain touch.
+    pub uv_prompt: bool,
     /// How long a touch is waited for (for the countdown).
     pub touch_timeout: Duration,
     /// The PIN window, while the check waits for the PIN.
@@ -190,6 +193,7 @@ impl ProbeView {
             scenario,
             stages: [StageStatus::Pending; 3],
             touch_since: None,
+            uv_prompt: false,
             touch_timeout,
             pin: None,
             report: None,

@@ -113,6 +113,8 @@ pub struct ProbeText {
     pub touch: String,
     /// "Press Space to touch the simulated key"
     pub touch_sim: String,
+    /// "Touch the sensor with an enrolled finger"
+    pub touch_uv: String,
     /// "{s} s left"
     pub countdown: String,
     /// "Cancelling"

@@ -227,21 +227,22 @@ fn on_probe_event(app: &mut App, event: ProbeEvent) {
                 *s = StageStatus::Running;
             }
             p.touch_since = None;
+            p.uv_prompt = false;
         }
         ProbeEvent::StageDone { stage, ok, elapsed } => {
             if let Some(s) = p.stages.get_mut(stage_index(stage)) {
                 *s = StageStatus::Done { ok, elapsed };
             }
             p.touch_since = None;
+            p.uv_prompt = false;
         }
         ProbeEvent::TouchNeeded { .. } => {
             p.touch_since = Some(tick);
             p.pin = None;
         }
-        ProbeEvent::Processing
-        | ProbeEvent::PinNeeded { .. }
-        | ProbeEvent::UvNeeded { .. }
-        | ProbeEvent::UvFallbackToPin { .. } => {}
+        ProbeEvent::UvNeeded { .. } => p.uv_prompt = true,
+        ProbeEvent::UvFallbackToPin { .. } => p.uv_prompt = false,
+        ProbeEvent::Processing | ProbeEvent::PinNeeded { .. } => {}
     }
 }
 

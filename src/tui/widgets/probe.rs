@@ -108,14 +108,17 @@ fn touch_lines(app: &App, p: &ProbeView, width: usize) -> Vec<Line<'static>> {
     let pos = (app.tick % BAR as u64) as usize;
     let bar: String = (0..BAR).map(|i| if i == pos { '#' } else { '.' }).collect();
     let countdown = fill(&tx.countdown, &[("s", &seconds_left(p, app.tick))]);
-    let mut body: Vec<Line<'static>> = vec![
-        Line::from(Span::styled(tx.touch.clone(), t.target())),
-        Line::from(vec![
-            Span::styled(format!("[{bar}]"), t.hint()),
-            Span::raw("  "),
-            Span::styled(countdown, t.bold()),
-        ]),
-    ];
+    let headline = if p.uv_prompt {
+        tx.touch_uv.clone()
+    } else {
+        tx.touch.clone()
+    };
+    let mut body: Vec<Line<'static>> = wrap(&[Span::styled(headline, t.target())], inner);
+    body.extend([Line::from(vec![
+        Span::styled(format!("[{bar}]"), t.hint()),
+        Span::raw("  "),
+        Span::styled(countdown, t.bold()),
+    ])]);
     if p.scenario.is_some() {
         body.extend(wrap(&[Span::styled(tx.touch_sim.clone(), t.text())], inner));
     }
