@@ -82,7 +82,7 @@ pub(super) fn usage(
 
 fn finish(json: bool, o: Outcome<'_>, code: ExitCode) -> anyhow::Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&o)?);
+        super::out_line(&serde_json::to_string_pretty(&o)?)?;
     } else if let Some(m) = &o.message {
         eprintln!("fido-doctor: {m}");
     }
@@ -270,7 +270,9 @@ pub fn pin_set(a: &PinSetArgs) -> anyhow::Result<ExitCode> {
             if !json {
                 eprintln!("PIN set.");
                 show_state(&after);
-                println!("The key has a PIN and is ready to be registered for UTokyo Account.");
+                super::out_line(
+                    "The key has a PIN and is ready to be registered for UTokyo Account.",
+                )?;
             }
             done(json, CMD, name, after)
         }
@@ -294,7 +296,7 @@ pub(super) fn done(
             key: Some(key),
             credentials: None,
         };
-        println!("{}", serde_json::to_string_pretty(&o)?);
+        super::out_line(&serde_json::to_string_pretty(&o)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -359,7 +361,7 @@ pub fn pin_change(a: &PinChangeArgs) -> anyhow::Result<ExitCode> {
             if !json {
                 eprintln!("PIN changed.");
                 show_state(&after);
-                println!("The key's PIN is changed; use the new one from now on.");
+                super::out_line("The key's PIN is changed; use the new one from now on.")?;
             }
             done(json, CMD, name, after)
         }
@@ -403,9 +405,9 @@ pub fn credentials(a: &CredentialsArgs) -> anyhow::Result<ExitCode> {
                     key,
                     credentials: Some(inv),
                 };
-                println!("{}", serde_json::to_string_pretty(&o)?);
+                super::out_line(&serde_json::to_string_pretty(&o)?)?;
             } else {
-                print!("{}", describe_inventory(&inv));
+                super::out(&describe_inventory(&inv))?;
             }
             Ok(ExitCode::SUCCESS)
         }

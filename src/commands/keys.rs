@@ -47,7 +47,7 @@ pub fn list(json: bool, texts: &Texts) -> anyhow::Result<ExitCode> {
             k.product.as_deref().unwrap_or("?")
         ))?;
     }
-    print!("{}", super::nfc::describe_readers(&readers));
+    super::out(&super::nfc::describe_readers(&readers))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -106,9 +106,9 @@ pub fn reset_key(a: &ResetKeyArgs) -> anyhow::Result<ExitCode> {
             if !json {
                 eprintln!("The key is reset: no credentials and no PIN are left on it.");
                 show_state(&after);
-                println!(
+                super::out_line(&format!(
                     "Reset done. Next: `fido-doctor pin set`, then delete the old key at {SECURITY_INFO} and register it again."
-                );
+                ))?;
             }
             done(json, CMD, name, after)
         }
