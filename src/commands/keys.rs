@@ -24,16 +24,31 @@ use fido_doctor::content::{ContentSource, Lang};
 /// How long the simulated user of a `sim:` device takes to touch the key on the command line.
 pub const SIM_TOUCH_DELAY: Duration = Duration::from_millis(300);
 
-/// `fido-doctor list`.
+/// `fido-doctor list`: the USB keys, then the NFC readers. When the OS
+/// cannot list HID devices, that is said (`hid_error` in JSON) and the
+/// readers are still listed; the exit code is then 3 (could not check).
 pub fn list(json: bool, texts: &Texts) -> anyhow::Result<ExitCode> {
-    let keys = hid::enumerate().context("listing HID devices")?;
+    let (keys, hid_error) = match hid::enumerate() {
+        Ok(keys) => (keys, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
     let readers = fido_doctor::transport::pcsc::state();
+    let code = if hid_error.is_some() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    };
     if json {
-        let doc = serde_json::json!({ "hid": keys, "pcsc": readers });
+        let mut doc = serde_json::json!({ "hid": keys, "pcsc": readers });
+        if let Some(e) = &hid_error {
+            doc["hid_error"] = serde_json::Value::String(e.clone());
+        }
         super::out_line(&serde_json::to_string_pretty(&doc)?)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
-    if keys.is_empty() && readers.readers().iter().all(|r| !r.card_present) {
+    if let Some(e) = &hid_error {
+        super::out_line(&texts.fill("list.hid_failed", &[("error", e)]))?;
+    } else if keys.is_empty() && readers.readers().iter().all(|r| !r.card_present) {
         super::out_line(&texts.get("list.none"))?;
         super::out_line(&texts.get("list.hint"))?;
     }
@@ -48,7 +63,7 @@ pub fn list(json: bool, texts: &Texts) -> anyhow::Result<ExitCode> {
         ))?;
     }
     super::out(&super::nfc::describe_readers(&readers))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 /// Resolves `--device` (or the only attached key) and opens it; a simulated

@@ -147,10 +147,21 @@ const ENODEV: i32 = 19;
 const EPIPE: i32 = 32;
 #[cfg(windows)]
 const WIN_ACCESS_DENIED: i32 = 5;
-#[cfg(windows)]
 const WIN_FILE_NOT_FOUND: i32 = 2;
+const WIN_PATH_NOT_FOUND: i32 = 3;
+const WIN_INVALID_NAME: i32 = 123;
 #[cfg(windows)]
 const WIN_DEVICE_NOT_CONNECTED: i32 = 1167;
+
+/// True when a Windows `CreateFileW` error number says nothing exists at the
+/// path (no such file, no such path, not a valid name), as opposed to a
+/// device that is there but cannot be used.
+pub fn windows_path_missing(raw_os: Option<i32>) -> bool {
+    matches!(
+        raw_os,
+        Some(WIN_FILE_NOT_FOUND | WIN_PATH_NOT_FOUND | WIN_INVALID_NAME)
+    )
+}
 
 /// Classifies a failure from its message text and, when known, its raw OS
 /// error number. Pure: used for both hidapi message strings and `io::Error`s.
@@ -158,7 +169,7 @@ pub fn classify(op: HidOp, text: &str, raw_os: Option<i32>) -> ErrorClass {
     #[cfg(windows)]
     match raw_os {
         Some(WIN_ACCESS_DENIED) => return ErrorClass::PermissionDenied,
-        Some(WIN_FILE_NOT_FOUND) if op == HidOp::Open => return ErrorClass::NotFound,
+        raw if op == HidOp::Open && windows_path_missing(raw) => return ErrorClass::NotFound,
         Some(WIN_DEVICE_NOT_CONNECTED) => return ErrorClass::Gone,
         _ => {}
     }
@@ -257,6 +268,8 @@ impl HidTransport {
     /// [`TransportError::NotFound`] when there is no such device.
     pub fn open(path: &str) -> Result<Self, TransportError> {
         let cpath = CString::new(path).map_err(|_| TransportError::NotFound(path.to_string()))?;
+        #[cfg(windows)]
+        windows_device_exists(path)?;
         // A failure to start hidapi is reported for the device asked for.
         let api = hidapi::HidApi::new().map_err(|e| map_hid_error(path, HidOp::Open, &e))?;
         let device = api
@@ -266,6 +279,28 @@ impl HidTransport {
             device,
             path: path.to_string(),
         })
+    }
+}
+
+/// Windows: asks the OS whether anything exists at `path` before hidapi is
+/// started. `HidApi::new` lists every HID device first, and when that
+/// listing fails the open would report the listing's error instead of "no
+/// key at that address". A query-only open (no read or write access) is how
+/// hidapi itself looks at devices it may not use.
+#[cfg(windows)]
+fn windows_device_exists(path: &str) -> Result<(), TransportError> {
+    use std::os::windows::fs::OpenOptionsExt;
+    const FILE_SHARE_READ_WRITE: u32 = 0x1 | 0x2;
+    match std::fs::OpenOptions::new()
+        .access_mode(0)
+        .share_mode(FILE_SHARE_READ_WRITE)
+        .open(path)
+    {
+        Err(e) if windows_path_missing(e.raw_os_error()) => {
+            Err(TransportError::NotFound(path.to_string()))
+        }
+        // There or not, anything else is for hidapi's open to report.
+        _ => Ok(()),
     }
 }
 
@@ -427,6 +462,18 @@ mod tests {
             classify(HidOp::Io, "No such device", None),
             ErrorClass::Gone
         );
+    }
+
+    #[test]
+    fn windows_missing_paths_are_told_apart_from_unusable_ones() {
+        // ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, ERROR_INVALID_NAME.
+        for raw in [2, 3, 123] {
+            assert!(windows_path_missing(Some(raw)), "{raw}");
+        }
+        // ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, ERROR_GEN_FAILURE, none.
+        for raw in [Some(5), Some(32), Some(31), None] {
+            assert!(!windows_path_missing(raw), "{raw:?}");
+        }
     }
 
     #[test]

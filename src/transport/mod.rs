@@ -49,8 +49,10 @@ pub enum TransportError {
         /// Why it was refused.
         reason: String,
     },
-    /// Any other I/O failure.
-    #[error("I/O error on {path}: {source}")]
+    /// Any other I/O failure. The message leads with the kind of failure
+    /// (`address in use`), which does not depend on the OS having message
+    /// text for its error number.
+    #[error("I/O error on {path}: {}", io_reason(source))]
     Io {
         /// Device path or address.
         path: String,
@@ -66,6 +68,35 @@ pub enum TransportError {
         /// hidapi's message.
         message: String,
     },
+}
+
+/// The reason an I/O error gives, led by its kind where the kind says more
+/// than "other error": some systems (wine among them) give only a number
+/// (`OS Error 10048`) for an error the standard library still classifies.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let named = matches!(
+        e.kind(),
+        K::AddrInUse
+            | K::AddrNotAvailable
+            | K::PermissionDenied
+            | K::NotFound
+            | K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::NotConnected
+            | K::BrokenPipe
+            | K::TimedOut
+            | K::InvalidInput
+            | K::Unsupported
+    );
+    let text = e.to_string();
+    let kind = e.kind().to_string();
+    if named && !text.to_lowercase().contains(&kind) {
+        format!("{kind} ({text})")
+    } else {
+        text
+    }
 }
 
 /// A bidirectional, report-oriented link to one authenticator.
@@ -97,4 +128,30 @@ pub fn deadline_after(d: Duration) -> Instant {
     now.checked_add(d)
         .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
         .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn an_error_number_without_text_still_reads_as_its_kind() {
+        // What wine gives for WSAEADDRINUSE: a number, no words.
+        let e = Error::new(ErrorKind::AddrInUse, "OS Error 10048");
+        assert_eq!(io_reason(&e), "address in use (OS Error 10048)");
+        let t = TransportError::Io {
+            path: "udp:127.0.0.1:7112".into(),
+            source: e,
+        };
+        assert!(t.to_string().contains("address in use"), "{t}");
+    }
+
+    #[test]
+    fn a_message_that_already_names_the_kind_is_not_repeated() {
+        let e = Error::new(ErrorKind::PermissionDenied, "permission denied");
+        assert_eq!(io_reason(&e), "permission denied");
+        let other = Error::other("short read");
+        assert_eq!(io_reason(&other), "short read");
+    }
 }
