@@ -181,3 +181,51 @@ mod tests {
         assert_eq!(&reply[7..15], b"nonce-01");
     }
 }
+
+/// The devices `check` probes when none is chosen: every attached USB key,
+/// then every FIDO card on a reader. On Windows without administrator
+/// rights raw HID is closed to this process (Windows 10 1903 and later), so
+/// when the OS's WebAuthn API can be used the USB keys are probed once
+/// through it instead ([`crate::ctap::probe::platform::DEVICE`]), where the
+/// Windows Security dialog lets the user pick the key, as a browser does.
+pub fn check_targets(
+    usb_keys: &[String],
+    nfc_keys: &[String],
+    through_os_api: bool,
+) -> Vec<String> {
+    let usb: Vec<String> = if through_os_api && !usb_keys.is_empty() {
+        vec![crate::ctap::probe::platform::DEVICE.to_string()]
+    } else {
+        usb_keys.to_vec()
+    };
+    usb.into_iter().chain(nfc_keys.iter().cloned()).collect()
+}
+
+#[cfg(test)]
+mod check_target_tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn usb_keys_go_through_the_os_api_once_when_raw_hid_is_closed() {
+        let usb = s(&["hid:\\\\?\\hid#a", "hid:\\\\?\\hid#b"]);
+        let nfc = s(&["pcsc:Reader 0"]);
+        assert_eq!(
+            check_targets(&usb, &nfc, true),
+            s(&["webauthn:", "pcsc:Reader 0"])
+        );
+        assert_eq!(
+            check_targets(&usb, &nfc, false),
+            s(&["hid:\\\\?\\hid#a", "hid:\\\\?\\hid#b", "pcsc:Reader 0"])
+        );
+    }
+
+    #[test]
+    fn no_usb_key_means_no_dialog() {
+        assert_eq!(check_targets(&[], &s(&["pcsc:R"]), true), s(&["pcsc:R"]));
+        assert!(check_targets(&[], &[], true).is_empty());
+    }
+}

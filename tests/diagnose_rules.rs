@@ -1017,6 +1017,9 @@ const KNOWN_PLACEHOLDERS: &[&str] = &[
     "stage",
     "error",
     "reason",
+    // A key checked through the OS's WebAuthn API: what it hides, whose declaration stands in.
+    "unavailable",
+    "declared_by",
     // Stored sign-ins: the accounts, how many, the services.
     "user",
     "existing",

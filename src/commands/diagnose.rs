@@ -11,34 +11,52 @@ use fido_doctor::content::{ContentSource, Lang};
 use fido_doctor::diagnose::{self, DiagnosisContent, KeyFacts, RealSystem, Report};
 use fido_doctor::transport::{DeviceSpec, TransportError, hid, pcsc};
 
+use fido_doctor::ctap::probe::platform;
+
 use super::keys::run_check_probe;
 use super::pin::PinInput;
+use super::webauthn;
 use crate::cli::{CheckArgs, DescribedComputer, ReportArgs, ReportFormat};
 
 fn exit(report: &Report) -> ExitCode {
     ExitCode::from(u8::try_from(report.exit_code()).unwrap_or(2))
 }
 
-/// Probes the chosen device, or every attached key when none is chosen.
-/// A key that cannot be opened becomes a fact too (nothing at that address,
-/// permission denied, address in use…).
+/// Probes the chosen device, or every attached key when none is chosen
+/// (through the WebAuthn API when `hid_closed`: Windows without
+/// administrator rights). A key that cannot be opened becomes a fact too
+/// (nothing at that address, permission denied, address in use…).
 fn probe_keys(
     device: Option<&str>,
     nfc_keys: Vec<String>,
+    hid_closed: bool,
     pin: PinInput,
     progress: bool,
     content: &DiagnosisContent,
 ) -> anyhow::Result<Vec<KeyFacts>> {
     let attached = hid::enumerate().unwrap_or_default();
     let targets: Vec<String> = match device {
+        Some(d) if webauthn::selected(Some(d)) => vec![platform::DEVICE.to_string()],
         Some(d) => {
             d.parse::<DeviceSpec>()?;
             vec![d.to_string()]
         }
-        None => attached.iter().map(|k| k.spec()).chain(nfc_keys).collect(),
+        None => {
+            let usb: Vec<String> = attached.iter().map(|k| k.spec()).collect();
+            let os_api = hid_closed && webauthn::available();
+            fido_doctor::device::check_targets(&usb, &nfc_keys, os_api)
+        }
     };
     let mut keys = Vec::new();
     for target in targets {
+        if target == platform::DEVICE {
+            let probe = webauthn::run(progress)?;
+            keys.push(diagnose::platform_key::key_facts_from_platform(
+                &probe,
+                &content.aaguids,
+            ));
+            continue;
+        }
         let facts = match run_check_probe(Some(&target), pin, progress, &content.labels) {
             Ok((report, stored)) => {
                 let mut facts = diagnose::keys_from_probes(std::slice::from_ref(&report), content);
@@ -79,7 +97,7 @@ fn build_report(
     match described(computer) {
         Some((os, browser)) => {
             let keys = match device {
-                Some(_) => probe_keys(device, Vec::new(), pin, progress, content)?,
+                Some(_) => probe_keys(device, Vec::new(), false, pin, progress, content)?,
                 None => Vec::new(),
             };
             Ok(diagnose::what_if_with_keys(os, browser, keys, content))
@@ -102,7 +120,8 @@ fn build_report(
             let keys = if nfc_chosen && !pcsc::BUILT {
                 Vec::new() // nothing to probe with: the `nfc-not-built` finding says why
             } else {
-                probe_keys(device, nfc_keys, pin, progress, content)?
+                let hid_closed = env.hid.windows_elevated == Some(false);
+                probe_keys(device, nfc_keys, hid_closed, pin, progress, content)?
             };
             Ok(diagnose::diagnose(env, keys, content))
         }

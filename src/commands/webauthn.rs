@@ -58,8 +58,22 @@ fn progress(e: ProbeEvent) {
     }
 }
 
+/// Whether the OS's WebAuthn API can be used here (webauthn.dll loads).
 #[cfg(windows)]
-fn run(show_progress: bool) -> anyhow::Result<PlatformProbe> {
+pub fn available() -> bool {
+    fido_doctor::ctap::probe::platform_windows::WindowsWebAuthn::load().is_ok()
+}
+
+/// Whether the OS's WebAuthn API can be used here: Windows only.
+#[cfg(not(windows))]
+pub fn available() -> bool {
+    false
+}
+
+/// Runs the probe through the OS's WebAuthn API, with progress on stderr
+/// when `show_progress`.
+#[cfg(windows)]
+pub fn run(show_progress: bool) -> anyhow::Result<PlatformProbe> {
     use fido_doctor::ctap::probe::ProbeOptions;
     use fido_doctor::ctap::probe::platform_windows::WindowsWebAuthn;
     let mut api = WindowsWebAuthn::load()
@@ -75,8 +89,9 @@ fn run(show_progress: bool) -> anyhow::Result<PlatformProbe> {
     ))
 }
 
+/// The WebAuthn-API path exists on Windows only: an error elsewhere.
 #[cfg(not(windows))]
-fn run(_show_progress: bool) -> anyhow::Result<PlatformProbe> {
+pub fn run(_show_progress: bool) -> anyhow::Result<PlatformProbe> {
     anyhow::bail!(
         "--device webauthn: uses the Windows WebAuthn API (webauthn.dll) and works on Windows only"
     )

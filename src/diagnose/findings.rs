@@ -85,6 +85,8 @@ finding_ids! {
     PermissionLinuxUdev = "permission-linux-udev",
     /// Windows: opening keys directly needs administrator rights.
     PermissionWindowsAdmin = "permission-windows-admin",
+    /// The key was checked through the OS's WebAuthn API, not raw HID.
+    CheckedThroughWebauthnApi = "checked-through-webauthn-api",
     /// Running over SSH or Remote Desktop.
     RemoteSession = "remote-session",
     /// Running inside WSL.
@@ -244,7 +246,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 51);
+        assert_eq!(FindingId::ALL.len(), 52);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(

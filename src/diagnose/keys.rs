@@ -257,6 +257,10 @@ pub struct KeyFacts {
     /// Why the stored sign-ins could not be read (a fact, not a failed check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stored_unreadable: Option<String>,
+    /// Set when the key was checked through the operating system's WebAuthn
+    /// API instead of raw HID (see [`super::platform_key`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_api: Option<super::platform_key::PlatformApiFacts>,
 }
 
 impl KeyFacts {
@@ -300,6 +304,7 @@ impl KeyFacts {
             uv_fallback: None,
             stored: None,
             stored_unreadable: None,
+            platform_api: None,
         }
     }
 

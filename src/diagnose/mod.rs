@@ -25,6 +25,7 @@ pub mod markdown;
 pub mod model;
 pub mod nfc;
 pub mod pin_safety;
+pub mod platform_key;
 pub mod report;
 pub mod rules;
 pub mod run;

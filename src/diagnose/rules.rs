@@ -342,6 +342,17 @@ pub fn key_rules(ctx: &KeyContext, key: &KeyFacts) -> Vec<Finding> {
         );
     }
 
+    if let Some(api) = &key.platform_api {
+        out.push(
+            mk(FindingId::CheckedThroughWebauthnApi, Severity::Info)
+                .with("unavailable", api.not_available.join(", "))
+                .with(
+                    "declared_by",
+                    api.declared_by.clone().unwrap_or_else(|| "-".into()),
+                ),
+        );
+    }
+
     dedupe(&mut out);
     let clean = !out
         .iter()

@@ -458,4 +458,4 @@ fn failed<T>(e: PlatformError, elapsed: Duration) -> Outcome<T> {
 
 #[cfg(test)]
 #[path = "platform_tests.rs"]
-mod tests;
+pub(crate) mod tests;

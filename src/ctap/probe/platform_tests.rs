@@ -16,19 +16,19 @@ use crate::sim::{self, SimHandle, presence::AfterDelay};
 use crate::transport::inproc::InProcTransport;
 
 /// A fake webauthn.dll in front of a simulated key, recording the requests.
-struct SimApi {
+pub(crate) struct SimApi {
     session: ProbeSession<InProcTransport>,
     _sim: SimHandle,
     version: Result<u32, PlatformError>,
     creates: Vec<CreateRequest>,
     gets: Vec<GetRequest>,
-    fail_create: Option<u32>,
+    pub(crate) fail_create: Option<u32>,
     fail_get: Option<u32>,
     tamper: bool,
 }
 
 impl SimApi {
-    fn new(scenario: &str) -> SimApi {
+    pub(crate) fn new(scenario: &str) -> SimApi {
         let found = sim::scenario::find(scenario).unwrap();
         let (t, handle) =
             sim::try_spawn_inproc(found, Box::new(AfterDelay::new(Duration::ZERO))).unwrap();
@@ -45,7 +45,7 @@ impl SimApi {
     }
 }
 
-fn err(hr: u32) -> PlatformError {
+pub(crate) fn err(hr: u32) -> PlatformError {
     PlatformError {
         hresult: hr,
         name: "test".into(),
