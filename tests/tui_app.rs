@@ -768,6 +768,7 @@ mod live {
             probe: ProbeOptions::default(),
             export_dir: dir.to_path_buf(),
             panic_after_first_frame: false,
+            os_api: None,
         };
         (Workers::new(tx, config), rx)
     }

@@ -11,6 +11,7 @@ pub mod app;
 pub mod doc;
 pub mod keycare;
 pub mod layout;
+pub mod os_api;
 pub mod print;
 pub mod probe_run;
 pub mod runner;
@@ -103,6 +104,7 @@ pub fn run(content: Content, options: TuiOptions) -> std::io::Result<()> {
         export_dir: std::env::current_dir()?,
         panic_after_first_frame: std::env::var_os(PANIC_AFTER_FIRST_FRAME)
             .is_some_and(|v| v == "1"),
+        os_api: os_api::real(),
     };
     let mut terminal = ratatui::try_init()?;
     let (tx, rx) = mpsc::channel();

@@ -74,6 +74,19 @@ pub fn run_probe(
     tx: &Sender<Msg>,
     config: &WorkerConfig,
 ) {
+    if super::os_api::takes(config.os_api.as_ref(), device) {
+        match &config.os_api {
+            Some(api) if super::os_api::run_check(device, api, tx, config) => return,
+            Some(_) => {} // the API did not open: raw HID goes on
+            None => {
+                let _ = tx.send(Msg::ProbeOpenFailed {
+                    device: device.to_string(),
+                    error: "no WebAuthn API on this system (webauthn.dll is Windows only)".into(),
+                });
+                return;
+            }
+        }
+    }
     let opened = device
         .parse::<DeviceSpec>()
         .and_then(|spec| device::open(&spec, presence));

@@ -72,6 +72,8 @@ pub struct WorkerConfig {
     /// Panic right after the first frame (`FIDO_DOCTOR_PANIC_AFTER_FIRST_FRAME=1`;
     /// proves the terminal is restored after a panic).
     pub panic_after_first_frame: bool,
+    /// The OS's WebAuthn API, where there is one ([`super::os_api::real`]).
+    pub os_api: Option<super::os_api::OsApi>,
 }
 
 struct RunningProbe {
