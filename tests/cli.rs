@@ -1,7 +1,7 @@
 //! The binary's commands, run as a user would run them: against the built-in
 //! simulator, and over UDP against `fido-doctor simulate` on loopback.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 #[path = "fixtures/cli_support.rs"]
@@ -104,7 +104,7 @@ fn probe_over_udp_against_the_simulate_command() {
 /// Interrupts `pid` the way a user's Ctrl-C does: SIGINT on Unix.
 #[cfg(unix)]
 fn interrupt(pid: u32) {
-    let sent = Command::new("kill")
+    let sent = std::process::Command::new("kill")
         .args(["-INT", &pid.to_string()])
         .status()
         .unwrap();
@@ -246,13 +246,6 @@ fn report_for_a_u2f_only_key_names_the_problem_and_holds_no_pin() {
 }
 
 #[test]
-// Under wine, hidapi's Windows backend cannot start (it reports a
-// configuration error instead of an absent path), so the check never gets
-// to the missing device there.
-#[cfg_attr(
-    windows,
-    ignore = "wine's HID stack cannot start hidapi's Windows backend"
-)]
 fn a_device_that_is_not_there_is_named_not_reported_unplugged() {
     let out = bin()
         .args([

@@ -81,6 +81,25 @@ enum RecvError {
     Refused,
 }
 
+/// True when nothing on this machine has bound `remote`'s port: both
+/// `remote` itself and the wildcard address on that port can be bound (and
+/// are released at once). Asked for loopback addresses only; a bind that
+/// fails for any reason (in use, not allowed) counts as "someone may be
+/// there". Unlike an ICMP "port unreachable", which some systems never pass
+/// on to a UDP socket (wine), this answers before anything is sent.
+pub fn nobody_bound(remote: SocketAddr) -> bool {
+    if !remote.ip().is_loopback() || remote.port() == 0 {
+        return false;
+    }
+    let wildcard = match remote {
+        SocketAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], remote.port())),
+        SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], remote.port())),
+    };
+    [remote, wildcard]
+        .iter()
+        .all(|a| UdpSocket::bind(a).is_ok())
+}
+
 /// A UDP link to a simulated authenticator.
 ///
 /// The socket is connected to the remote address, so the OS itself drops
@@ -96,14 +115,21 @@ pub struct UdpTransport {
 impl UdpTransport {
     /// Binds `listen` and sends to `remote`. Use port 0 in `listen` for an
     /// ephemeral port (the simulator then answers to the sender address).
+    ///
+    /// A loopback `remote` whose port nothing on this machine has bound is
+    /// [`TransportError::NotFound`] at once (see [`nobody_bound`]).
     pub fn open(remote: SocketAddr, listen: SocketAddr) -> Result<Self, TransportError> {
         let sock = UdpSocket::bind(listen).map_err(|e| io_err(listen, e))?;
         sock.connect(remote).map_err(|e| io_err(remote, e))?;
-        Ok(UdpTransport {
+        let t = UdpTransport {
             sock,
             remote,
             heard: false,
-        })
+        };
+        if nobody_bound(remote) {
+            return Err(t.refused());
+        }
+        Ok(t)
     }
 
     fn refused(&self) -> TransportError {
@@ -312,18 +338,41 @@ mod tests {
     }
 
     #[test]
-    // Under wine 8.0 no error reaches a UDP socket whose peer port is
-    // closed (Linux and Windows report the ICMP answer: ECONNREFUSED,
-    // WSAECONNRESET), so the wait runs into its timeout there.
+    fn nobody_listening_on_loopback_is_not_found_before_anything_is_sent() {
+        let gone = UdpPeer::bind(lo()).unwrap();
+        let addr = gone.local_addr().unwrap();
+        drop(gone);
+        let err = UdpTransport::open(addr, lo()).err().expect("not found");
+        assert!(matches!(err, TransportError::NotFound(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_bound_port_is_someone_there_whichever_address_holds_it() {
+        let peer = UdpPeer::bind(lo()).unwrap();
+        let addr = peer.local_addr().unwrap();
+        assert!(!nobody_bound(addr));
+        // A simulator on every address answers 127.0.0.1 too.
+        let wide = UdpSocket::bind("0.0.0.0:0").unwrap();
+        let port = wide.local_addr().unwrap().port();
+        assert!(!nobody_bound(SocketAddr::from(([127, 0, 0, 1], port))));
+        // Not loopback, or no port: never claimed.
+        assert!(!nobody_bound("192.0.2.1:8111".parse().unwrap()));
+        assert!(!nobody_bound("127.0.0.1:0".parse().unwrap()));
+    }
+
+    #[test]
+    // Under wine 8.0 no ICMP "port unreachable" reaches a UDP socket
+    // (Linux reports ECONNREFUSED, Windows WSAECONNRESET): this path is
+    // what a peer that stops after `open` looks like elsewhere.
     #[cfg_attr(
         windows,
         ignore = "wine does not report ICMP port unreachable on UDP sockets"
     )]
-    fn nobody_listening_is_not_found() {
+    fn a_peer_that_stops_after_open_is_refused_on_send_or_receive() {
         let gone = UdpPeer::bind(lo()).unwrap();
         let addr = gone.local_addr().unwrap();
-        drop(gone);
         let mut client = UdpTransport::open(addr, lo()).unwrap();
+        drop(gone);
         // The refusal shows up on the send or on the following receive.
         let err = match client.send(&report(1)) {
             Err(e) => e,
