@@ -55,6 +55,8 @@ finding_ids! {
     BrowserMissing = "browser-missing",
     /// A browser is a Snap or Flatpak and may not reach USB keys.
     BrowserSandboxed = "browser-sandboxed",
+    /// A browser here is older than the minimum version Microsoft names.
+    BrowserTooOld = "browser-too-old",
     /// No key is connected.
     NoKey = "no-key",
     /// The key speaks only U2F.
