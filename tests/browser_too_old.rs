@@ -7,8 +7,8 @@ use fido_doctor::content::aaguid::AaguidTable;
 use fido_doctor::content::compat::CompatMatrix;
 use fido_doctor::content::{ContentSource, Lang};
 use fido_doctor::diagnose::{
-    BrowserId, DiagnosisContent, Environment, FakeSystem, Finding, FindingId, OsFamily, Severity,
-    diagnose, evaluate, evaluate_combo, gather_environment, what_if,
+    BrowserId, DiagnosisContent, Environment, FakeSystem, Finding, FindingId, KeyFacts, OsFamily,
+    Severity, diagnose, evaluate, evaluate_combo, gather_environment, what_if, what_if_with_keys,
 };
 
 const COMPAT: &str = r#"
@@ -246,6 +246,15 @@ fn what_if_checks_of_another_computer_never_report_it() {
         (OsFamily::Macos, BrowserId::Safari),
     ] {
         let r = what_if(os, b, &en);
+        assert!(
+            !r.findings.iter().any(|f| f.id == FindingId::BrowserTooOld),
+            "{os:?} {b:?}"
+        );
+        // `check --os X --browser Y --device D`: the key is judged, the
+        // browser's version is not known.
+        let key = KeyFacts::unknown("sim:modern");
+        let r = what_if_with_keys(os, b, vec![key], &en);
+        assert!(!r.findings.is_empty());
         assert!(
             !r.findings.iter().any(|f| f.id == FindingId::BrowserTooOld),
             "{os:?} {b:?}"
