@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 52);
+        assert_eq!(FindingId::ALL.len(), 53);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(
