@@ -1005,6 +1005,8 @@ const KNOWN_PLACEHOLDERS: &[&str] = &[
     "guide_as_of",
     "microsoft_as_of",
     "min_version",
+    "min_browser_version",
+    "version",
     "model",
     "device",
     "devices",

@@ -1,7 +1,9 @@
 //! The OS × browser compatibility matrix (`content/compat.toml`): which
 //! combinations the university's guide lists, what Microsoft's newer matrix
 //! says, and whether a key can be registered there. Each source carries its
-//! as-of date so the app can say where an answer comes from.
+//! as-of date so the app can say where an answer comes from. A row may name
+//! the oldest browser version Microsoft supports there, both as display text
+//! and as a plain version number the diagnosis compares with what it finds.
 
 use std::fmt;
 
@@ -229,6 +231,10 @@ pub struct CompatEntry {
     pub ble: Support,
     /// Oldest browser version that works, when a source names one.
     pub min_version: Option<String>,
+    /// The same minimum as a plain version number (`76`, `14.1`), only where
+    /// the source names a version of the browser itself; checked on load to
+    /// be digits separated by single dots.
+    pub min_browser_version: Option<String>,
     /// A finding id with more to say about this combination.
     pub note: Option<String>,
 }
@@ -279,7 +285,25 @@ struct RawEntry {
     #[serde(default = "unknown")]
     ble: Support,
     min_version: Option<String>,
+    min_browser_version: Option<Spanned<String>>,
     note: Option<String>,
+}
+
+/// Most numeric parts a minimum browser version may have (`120.0.6099.109`).
+const MAX_VERSION_PARTS: usize = 4;
+
+/// Checks a `min_browser_version` value: one to four groups of at most nine
+/// digits separated by single dots (`76`, `14.1`). Returns the reason when not.
+fn check_min_browser_version(v: &str) -> Result<(), String> {
+    let parts: Vec<&str> = v.split('.').collect();
+    let plain = |p: &&str| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.len() > MAX_VERSION_PARTS || !parts.iter().all(plain) {
+        return Err(format!(
+            "min_browser_version {v:?} is not a version number such as \"76\" or \"14.1\" \
+             (digits separated by dots, at most {MAX_VERSION_PARTS} parts)"
+        ));
+    }
+    Ok(())
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -321,6 +345,16 @@ impl CompatMatrix {
                     "os \"other\" cannot have an entry",
                 ));
             }
+            let min_browser_version = match e.min_browser_version {
+                Some(v) => {
+                    let at = line_of(text, v.span().start);
+                    let v = v.into_inner();
+                    check_min_browser_version(&v)
+                        .map_err(|why| ContentError::invalid(COMPAT_FILE, at, why))?;
+                    Some(v)
+                }
+                None => None,
+            };
             entries.push(CompatEntry {
                 os: e.os,
                 browser: e.browser,
@@ -331,6 +365,7 @@ impl CompatMatrix {
                 nfc: e.nfc,
                 ble: e.ble,
                 min_version: e.min_version.filter(|v| !v.trim().is_empty()),
+                min_browser_version,
                 note: e.note.filter(|v| !v.trim().is_empty()),
             });
         }
@@ -390,6 +425,7 @@ guide = false
 microsoft = "yes"
 register = "no"
 min_version = "100"
+min_browser_version = "100.0"
 note = "combo-registration-unsupported"
 "#;
 
@@ -405,6 +441,9 @@ note = "combo-registration-unsupported"
         assert_eq!(a.register, Support::No);
         assert_eq!(a.usb, Support::Unknown);
         assert_eq!(a.min_version.as_deref(), Some("100"));
+        assert_eq!(a.min_browser_version.as_deref(), Some("100.0"));
+        let l = m.lookup(OsFamily::Linux, BrowserId::Chrome).unwrap();
+        assert_eq!(l.min_browser_version, None);
         assert_eq!(a.note.as_deref(), Some("combo-registration-unsupported"));
         assert!(m.lookup(OsFamily::Linux, BrowserId::Firefox).is_none());
         assert_eq!(m.guide_browsers(OsFamily::Linux), vec![BrowserId::Chrome]);
@@ -432,6 +471,50 @@ note = "combo-registration-unsupported"
         assert!(err.contains("appears twice"), "{err}");
         let line = bad.lines().count() - 4;
         assert!(err.starts_with(&format!("compat.toml:{line}:")), "{err}");
+    }
+
+    #[test]
+    fn malformed_min_browser_version_is_refused_with_its_line() {
+        for bad_value in [
+            "",
+            "Chrome 76",
+            "76.",
+            ".76",
+            "76..1",
+            "76.0esr",
+            "-1",
+            "1.2.3.4.5",
+            " 76",
+            "1234567890",
+        ] {
+            let bad = SAMPLE.replace(
+                "min_browser_version = \"100.0\"",
+                &format!("min_browser_version = {bad_value:?}"),
+            );
+            let err = CompatMatrix::parse(&bad).unwrap_err().to_string();
+            let line = bad
+                .lines()
+                .position(|l| l.starts_with("min_browser_version"))
+                .map(|i| i + 1)
+                .unwrap();
+            assert!(
+                err.starts_with(&format!("compat.toml:{line}:")),
+                "{bad_value:?}: {err}"
+            );
+            assert!(err.contains("min_browser_version"), "{err}");
+        }
+        // A number instead of a string is a type error, also refused.
+        let bad = SAMPLE.replace(
+            "min_browser_version = \"100.0\"",
+            "min_browser_version = 100",
+        );
+        assert!(CompatMatrix::parse(&bad).is_err());
+        for good in ["76", "14.1", "1.2.3.4", "123456789"] {
+            let ok = SAMPLE.replace("\"100.0\"", &format!("{good:?}"));
+            let m = CompatMatrix::parse(&ok).unwrap();
+            let a = m.lookup(OsFamily::Android, BrowserId::Chrome).unwrap();
+            assert_eq!(a.min_browser_version.as_deref(), Some(good));
+        }
     }
 
     #[test]

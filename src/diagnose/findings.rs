@@ -55,6 +55,8 @@ finding_ids! {
     BrowserMissing = "browser-missing",
     /// A browser is a Snap or Flatpak and may not reach USB keys.
     BrowserSandboxed = "browser-sandboxed",
+    /// A browser here is older than the minimum version Microsoft names.
+    BrowserTooOld = "browser-too-old",
     /// No key is connected.
     NoKey = "no-key",
     /// The key speaks only U2F.
@@ -246,7 +248,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 52);
+        assert_eq!(FindingId::ALL.len(), 53);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(

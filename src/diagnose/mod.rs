@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+pub mod browser_version;
 pub mod facts;
 pub mod findings;
 pub mod from_probe;

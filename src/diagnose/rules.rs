@@ -210,6 +210,7 @@ fn combo_rules(env: &Environment, compat: &CompatMatrix, out: &mut Vec<Finding>)
                 .with("browsers", sandboxed.join(", ")),
         );
     }
+    super::browser_version::too_old_rules(env, compat, out);
 }
 
 fn session_rules(env: &Environment, out: &mut Vec<Finding>) {
