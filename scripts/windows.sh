@@ -104,6 +104,12 @@ out=$(run check --os windows --browser edge --json)
 expect '"id": "ok-combination"' "$out"
 out=$(run check --os windows --browser edge)
 expect "Microsoft Edge on Windows" "$out"
+# A key that is not there is named so, and `list` reaches the readers even
+# though wine cannot list HID devices.
+out=$(run check --device 'hid:\\?\hid#nope' 2>&1 || true)
+expect "There is no key at" "$out"
+out=$(run list 2>&1 || true)
+expect "NFC support not built" "$out"
 out=$(printf '1234\n' | run probe --device sim:modern --pin-stdin --json)
 expect '"kind": "fido2"' "$out"
 expect '"result": "ok"' "$out"

@@ -149,6 +149,24 @@ fn nothing_at_the_address_is_said_so() {
     assert_eq!(out.status.code(), Some(3));
 }
 
+/// A Windows device path (backslashes) or a name with Markdown characters
+/// reads as written once the advice's Markdown is rendered.
+#[test]
+fn a_device_path_with_markdown_characters_reads_as_written() {
+    let device = r"hid:\\?\hid#vid_1050&pid_0407*mi_01";
+    let out = run(&["check", "--device", device], "");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("There is no key at {device}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Nothing answers at {device}")),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(3));
+}
+
 #[test]
 fn an_address_in_use_is_not_no_such_device() {
     let busy = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();

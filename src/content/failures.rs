@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::findings::fill;
+use super::findings::{fill, fill_markdown};
 use super::{ContentError, ContentSource, Lang};
 
 /// How bad a failure is (the same scale as the diagnosis' severities).
@@ -191,8 +191,8 @@ impl FailureTable {
         values.entry("retries".into()).or_insert_with(|| "?".into());
         FailureText {
             title: fill(&t.title, &values),
-            reason: fill(&t.reason, &values),
-            fix: fill(&t.fix, &values),
+            reason: fill_markdown(&t.reason, &values),
+            fix: fill_markdown(&t.fix, &values),
             severity: t.severity,
             outcome: t.outcome,
             guide: t.guide.clone(),
@@ -277,7 +277,12 @@ mod tests {
             "CTAP2_ERR_VENDOR_FIRST (0xF0)".to_string(),
         );
         let r = t.render("brand-new-code", &v);
-        assert!(r.reason.contains("CTAP2_ERR_VENDOR_FIRST"), "{}", r.reason);
+        // The reason is Markdown: the value's underscores are escaped.
+        assert!(
+            r.reason.contains(r"CTAP2\_ERR\_VENDOR\_FIRST"),
+            "{}",
+            r.reason
+        );
         assert!(r.reason.contains("brand-new-code"), "{}", r.reason);
         let r = t.render("brand-new-code", &BTreeMap::new());
         assert!(r.reason.contains("brand-new-code"), "{}", r.reason);

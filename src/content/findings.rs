@@ -99,14 +99,14 @@ impl FindingTexts {
     }
 
     /// The texts of `id` with every `{name}` whose name is in `placeholders`
-    /// replaced by its value. Unknown placeholders stay as written, so a
+    /// replaced by its value (escaped in the Markdown texts). Unknown placeholders stay as written, so a
     /// missing value is visible rather than silently dropped.
     pub fn render(&self, id: &str, placeholders: &BTreeMap<String, String>) -> Option<FindingText> {
         let t = self.texts.get(id)?;
         Some(FindingText {
             title: fill(&t.title, placeholders),
-            explain: fill(&t.explain, placeholders),
-            fix: fill(&t.fix, placeholders),
+            explain: fill_markdown(&t.explain, placeholders),
+            fix: fill_markdown(&t.fix, placeholders),
             guide: t.guide.clone(),
         })
     }
@@ -115,6 +115,29 @@ impl FindingTexts {
 /// Replaces `{name}` by `values[name]` in `text`. Names are letters, digits,
 /// `_` and `-`; anything else in braces is left alone.
 pub fn fill(text: &str, values: &BTreeMap<String, String>) -> String {
+    fill_with(text, values, false)
+}
+
+/// [`fill`] for a Markdown text (`explain`, `fix`): the values are escaped,
+/// so a Windows device path (`\\?\hid#…`) or a name with `*` or `_` reads
+/// as written once the Markdown is rendered.
+pub fn fill_markdown(text: &str, values: &BTreeMap<String, String>) -> String {
+    fill_with(text, values, true)
+}
+
+/// `value` with every character Markdown could read as markup escaped.
+pub fn escape_markdown(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn fill_with(text: &str, values: &BTreeMap<String, String>, markdown: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -127,7 +150,11 @@ pub fn fill(text: &str, values: &BTreeMap<String, String>) -> String {
         let closes = after[name_len..].starts_with('}');
         match values.get(name) {
             Some(v) if closes && !name.is_empty() => {
-                out.push_str(v);
+                if markdown {
+                    out.push_str(&escape_markdown(v));
+                } else {
+                    out.push_str(v);
+                }
                 rest = &after[name_len + 1..];
                 // "このキー は" → "このキー は" reads wrong: a space the text
                 // keeps for Latin model names goes when the value is Japanese.
