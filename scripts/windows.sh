@@ -10,8 +10,10 @@
 # stand-in built from scripts/windows/bcryptprimitives.c goes into the
 # throw-away wine prefix under target/windows/.
 #
-# Reuses one debug build for the tests and the smoke run (the integration
-# tests build fido-doctor.exe): a separate release build would double the time.
+# One release build serves the tests and the smoke run: `cargo test
+# --release` builds every test executable and, for the integration tests,
+# the release fido-doctor.exe a user would get; a separate build of the exe
+# would double the time.
 # Needs root for apt-get when the packages are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +28,7 @@ export RUSTC_BOOTSTRAP=1
 export WINEPREFIX="$CARGO_TARGET_DIR/wine-prefix"
 export WINEDEBUG=-all
 CARGO=(/usr/bin/cargo)
-BUILD_ARGS=(--target "$TARGET" -Zbuild-std=std,panic_abort)
+BUILD_ARGS=(--release --target "$TARGET" -Zbuild-std=std,panic_abort)
 start=$(date +%s)
 stamp() { echo "   [$(($(date +%s) - start)) s]"; }
 
@@ -47,7 +49,7 @@ x86_64-w64-mingw32-gcc -shared -O2 -o "$WINEPREFIX/drive_c/windows/system32/bcry
   scripts/windows/bcryptprimitives.c scripts/windows/bcryptprimitives.def -ladvapi32
 stamp
 
-echo "== windows: cargo test --no-run --target $TARGET"
+echo "== windows: cargo test --release --no-run --target $TARGET"
 "${CARGO[@]}" test --no-run "${BUILD_ARGS[@]}" --message-format=json >"$CARGO_TARGET_DIR/tests.json"
 # The project's own code builds for Windows without warnings (the Linux
 # clippy run does not see Windows-only code).
@@ -68,7 +70,7 @@ for line in open(sys.argv[1]):
     if m.get("reason") == "compiler-artifact" and m.get("profile", {}).get("test") and m.get("executable"):
         print(m["executable"])
 ' "$CARGO_TARGET_DIR/tests.json" | sort -u)
-EXE="$CARGO_TARGET_DIR/$TARGET/debug/fido-doctor.exe"
+EXE="$CARGO_TARGET_DIR/$TARGET/release/fido-doctor.exe"
 [ -f "$EXE" ] || { echo "fido-doctor.exe was not built"; exit 1; }
 echo "${#TEST_EXES[@]} test executables"
 stamp
