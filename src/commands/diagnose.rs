@@ -50,7 +50,7 @@ fn probe_keys(
     let mut keys = Vec::new();
     for target in targets {
         if target == platform::DEVICE {
-            let probe = webauthn::run(progress)?;
+            let probe = webauthn::run(progress, &content.labels)?;
             keys.push(diagnose::platform_key::key_facts_from_platform(
                 &probe,
                 &content.aaguids,

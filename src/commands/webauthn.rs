@@ -19,17 +19,15 @@ pub fn selected(device: Option<&str>) -> bool {
 
 /// Runs the probe and prints it; exit code 0 when registration and sign-in verified.
 pub fn probe(json: bool, texts: &Texts) -> anyhow::Result<ExitCode> {
-    let probe = run(!json)?;
+    let probe = run(!json, texts)?;
     if json {
         super::out_line(&serde_json::to_string_pretty(&probe)?)?;
     } else {
         super::out(&describe_probe(&probe.report, texts))?;
-        super::out_line(&format!(
-            "Not available through the WebAuthn API: {}",
-            probe.not_available.join(", ")
-        ))?;
+        let items = probe.not_available.join(", ");
+        super::out_line(&texts.fill("webauthn.not_available", &[("items", &items)]))?;
         if let Some(model) = &probe.model {
-            super::out_line(&format!("Model (from the attested AAGUID): {model}"))?;
+            super::out_line(&texts.fill("webauthn.model", &[("model", model)]))?;
         }
     }
     let ok = probe.report.registration.is_ok() && probe.report.authentication.is_ok();
@@ -41,19 +39,18 @@ pub fn probe(json: bool, texts: &Texts) -> anyhow::Result<ExitCode> {
 }
 
 #[cfg_attr(not(windows), allow(dead_code))]
-fn progress(e: ProbeEvent) {
+fn progress(e: ProbeEvent, texts: &Texts) {
     match e {
-        ProbeEvent::Stage(Stage::Register) => {
-            eprintln!("- registering a throw-away credential (answer the Windows Security dialog)")
+        ProbeEvent::Stage(Stage::Register) => eprintln!("{}", texts.get("webauthn.register")),
+        ProbeEvent::Stage(Stage::Authenticate) => eprintln!("{}", texts.get("webauthn.signin")),
+        ProbeEvent::StageDone { ok, elapsed, .. } => {
+            let key = if ok {
+                "progress.done"
+            } else {
+                "progress.failed"
+            };
+            eprintln!("{}", texts.fill(key, &[("ms", &elapsed.as_millis())]));
         }
-        ProbeEvent::Stage(Stage::Authenticate) => {
-            eprintln!("- signing in with it (answer the Windows Security dialog)")
-        }
-        ProbeEvent::StageDone { ok, elapsed, .. } => eprintln!(
-            "  {} ({} ms)",
-            if ok { "done" } else { "failed" },
-            elapsed.as_millis()
-        ),
         _ => {}
     }
 }
@@ -73,17 +70,17 @@ pub fn available() -> bool {
 /// Runs the probe through the OS's WebAuthn API, with progress on stderr
 /// when `show_progress`.
 #[cfg(windows)]
-pub fn run(show_progress: bool) -> anyhow::Result<PlatformProbe> {
+pub fn run(show_progress: bool, texts: &Texts) -> anyhow::Result<PlatformProbe> {
     use fido_doctor::ctap::probe::ProbeOptions;
     use fido_doctor::ctap::probe::platform_windows::WindowsWebAuthn;
     let mut api = WindowsWebAuthn::load()
-        .map_err(|e| anyhow::anyhow!("the Windows WebAuthn API is not available: {e}"))?;
+        .map_err(|e| anyhow::anyhow!(texts.fill("webauthn.api_missing", &[("error", &e)])))?;
     Ok(platform::run(
         &mut api,
         &ProbeOptions::default(),
         &mut |e| {
             if show_progress {
-                progress(e)
+                progress(e, texts)
             }
         },
     ))
@@ -91,8 +88,6 @@ pub fn run(show_progress: bool) -> anyhow::Result<PlatformProbe> {
 
 /// The WebAuthn-API path exists on Windows only: an error elsewhere.
 #[cfg(not(windows))]
-pub fn run(_show_progress: bool) -> anyhow::Result<PlatformProbe> {
-    anyhow::bail!(
-        "--device webauthn: uses the Windows WebAuthn API (webauthn.dll) and works on Windows only"
-    )
+pub fn run(_show_progress: bool, texts: &Texts) -> anyhow::Result<PlatformProbe> {
+    anyhow::bail!(texts.get("webauthn.windows_only"))
 }
