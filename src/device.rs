@@ -123,6 +123,25 @@ fn pick_default(keys: Vec<HidKeyInfo>) -> Result<DeviceSpec, TransportError> {
     }
 }
 
+/// The devices `check` probes when none is chosen: every attached USB key,
+/// then every FIDO card on a reader. On Windows without administrator
+/// rights raw HID is closed to this process (Windows 10 1903 and later), so
+/// when the OS's WebAuthn API can be used the USB keys are probed once
+/// through it instead ([`crate::ctap::probe::platform::DEVICE`]), where the
+/// Windows Security dialog lets the user pick the key, as a browser does.
+pub fn check_targets(
+    usb_keys: &[String],
+    nfc_keys: &[String],
+    through_os_api: bool,
+) -> Vec<String> {
+    let usb: Vec<String> = if through_os_api && !usb_keys.is_empty() {
+        vec![crate::ctap::probe::platform::DEVICE.to_string()]
+    } else {
+        usb_keys.to_vec()
+    };
+    usb.into_iter().chain(nfc_keys.iter().cloned()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,25 +199,6 @@ mod tests {
         assert_eq!(reply[4], 0x86);
         assert_eq!(&reply[7..15], b"nonce-01");
     }
-}
-
-/// The devices `check` probes when none is chosen: every attached USB key,
-/// then every FIDO card on a reader. On Windows without administrator
-/// rights raw HID is closed to this process (Windows 10 1903 and later), so
-/// when the OS's WebAuthn API can be used the USB keys are probed once
-/// through it instead ([`crate::ctap::probe::platform::DEVICE`]), where the
-/// Windows Security dialog lets the user pick the key, as a browser does.
-pub fn check_targets(
-    usb_keys: &[String],
-    nfc_keys: &[String],
-    through_os_api: bool,
-) -> Vec<String> {
-    let usb: Vec<String> = if through_os_api && !usb_keys.is_empty() {
-        vec![crate::ctap::probe::platform::DEVICE.to_string()]
-    } else {
-        usb_keys.to_vec()
-    };
-    usb.into_iter().chain(nfc_keys.iter().cloned()).collect()
 }
 
 #[cfg(test)]

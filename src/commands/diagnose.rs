@@ -8,10 +8,9 @@ use anyhow::Context;
 use fido_doctor::content::compat::{BrowserId, OsFamily};
 use fido_doctor::content::ui::UiText;
 use fido_doctor::content::{ContentSource, Lang};
+use fido_doctor::ctap::probe::platform;
 use fido_doctor::diagnose::{self, DiagnosisContent, KeyFacts, RealSystem, Report};
 use fido_doctor::transport::{DeviceSpec, TransportError, hid, pcsc};
-
-use fido_doctor::ctap::probe::platform;
 
 use super::keys::run_check_probe;
 use super::pin::PinInput;
