@@ -123,10 +123,12 @@ fn interrupt(pid: u32) {
 
 #[test]
 // Under wine the test process is attached to a "Shell-no-window" console,
-// which refuses console control events (ERROR_INVALID_ACCESS), and a console
-// made with FreeConsole + AllocConsole refuses them too (ERROR_INVALID_HANDLE
-// from its headless conhost); on Windows the same code sends Ctrl-Break to
-// the child's process group.
+// which refuses console control events (ERROR_INVALID_ACCESS); a console
+// made with FreeConsole + AllocConsole, or one on a pseudo-terminal, refuses
+// events aimed at a process group (ERROR_INVALID_HANDLE). Only Ctrl-C to the
+// whole console gets through there, and that would also stop cargo and the
+// other tests' children on Windows. On Windows this sends Ctrl-Break to the
+// child's own process group.
 #[cfg_attr(
     windows,
     ignore = "wine's consoles refuse console control events (needs real Windows)"
