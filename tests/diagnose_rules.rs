@@ -459,6 +459,24 @@ fn no_key_when_nothing_was_probed() {
     ));
 }
 
+/// When the OS could not list HID devices, nothing is known about keys:
+/// that is said instead of "no key".
+#[test]
+fn a_failed_hid_listing_is_not_no_key() {
+    let mut env = linux_chrome();
+    env.hid.list_error = Some("HID error on hidapi: WinError: Config(19)".into());
+    let f = run(&env, &[]);
+    assert!(!has(&f, FindingId::NoKey), "{f:?}");
+    let listed = f
+        .iter()
+        .find(|x| x.id == FindingId::HidListFailed)
+        .expect("hid-list-failed");
+    assert_eq!(listed.severity, Severity::Warn);
+    assert!(listed.placeholders["error"].contains("Config(19)"));
+    // A key checked by name is a key: no listing finding then.
+    assert!(!has(&run(&env, &[ready_key()]), FindingId::HidListFailed));
+}
+
 #[test]
 fn u2f_only_key_fails() {
     let u2f = KeyFacts {

@@ -10,6 +10,7 @@ use fido_doctor::content::ui::UiText;
 use fido_doctor::content::{ContentSource, Lang};
 use fido_doctor::ctap::probe::platform;
 use fido_doctor::diagnose::{self, DiagnosisContent, KeyFacts, RealSystem, Report};
+use fido_doctor::transport::hid::HidKeyInfo;
 use fido_doctor::transport::{DeviceSpec, TransportError, hid, pcsc};
 
 use super::keys::run_check_probe;
@@ -27,13 +28,13 @@ fn exit(report: &Report) -> ExitCode {
 /// (nothing at that address, permission denied, address in use…).
 fn probe_keys(
     device: Option<&str>,
+    attached: &[HidKeyInfo],
     nfc_keys: Vec<String>,
     hid_closed: bool,
     pin: PinInput,
     progress: bool,
     content: &DiagnosisContent,
 ) -> anyhow::Result<Vec<KeyFacts>> {
-    let attached = hid::enumerate().unwrap_or_default();
     let targets: Vec<String> = match device {
         Some(d) if webauthn::selected(Some(d)) => vec![platform::DEVICE.to_string()],
         Some(d) => {
@@ -96,7 +97,10 @@ fn build_report(
     match described(computer) {
         Some((os, browser)) => {
             let keys = match device {
-                Some(_) => probe_keys(device, Vec::new(), false, pin, progress, content)?,
+                Some(_) => {
+                    let attached = hid::enumerate().unwrap_or_default();
+                    probe_keys(device, &attached, Vec::new(), false, pin, progress, content)?
+                }
                 None => Vec::new(),
             };
             Ok(diagnose::what_if_with_keys(os, browser, keys, content))
@@ -120,7 +124,13 @@ fn build_report(
                 Vec::new() // nothing to probe with: the `nfc-not-built` finding says why
             } else {
                 let hid_closed = env.hid.windows_elevated == Some(false);
-                probe_keys(device, nfc_keys, hid_closed, pin, progress, content)?
+                let attached = hid::enumerate().unwrap_or_else(|e| {
+                    env.hid.list_error = Some(e.to_string());
+                    Vec::new()
+                });
+                probe_keys(
+                    device, &attached, nfc_keys, hid_closed, pin, progress, content,
+                )?
             };
             Ok(diagnose::diagnose(env, keys, content))
         }

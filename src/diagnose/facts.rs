@@ -102,6 +102,10 @@ pub struct HidAccess {
     pub hidraw_fido_unreadable_ids: Vec<String>,
     /// Windows: whether this program runs as administrator (None elsewhere or unknown).
     pub windows_elevated: Option<bool>,
+    /// Why the OS could not list HID devices, when it could not (then no
+    /// USB key could be seen, whether one is plugged in or not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_error: Option<String>,
 }
 
 /// Everything known about the computer.

@@ -87,6 +87,8 @@ finding_ids! {
     PermissionLinuxUdev = "permission-linux-udev",
     /// Windows: opening keys directly needs administrator rights.
     PermissionWindowsAdmin = "permission-windows-admin",
+    /// The OS could not list HID devices: no USB key could be seen.
+    HidListFailed = "hid-list-failed",
     /// The key was checked through the OS's WebAuthn API, not raw HID.
     CheckedThroughWebauthnApi = "checked-through-webauthn-api",
     /// Running over SSH or Remote Desktop.
@@ -248,7 +250,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_serialise_kebab_case() {
-        assert_eq!(FindingId::ALL.len(), 53);
+        assert_eq!(FindingId::ALL.len(), 54);
         for id in FindingId::ALL {
             assert_eq!(id.as_str().parse::<FindingId>(), Ok(*id));
             assert_eq!(

@@ -28,7 +28,11 @@ pub fn evaluate(
     session_rules(env, &mut out);
     access_rules(env, keys, &mut out);
     if keys.is_empty() && env.hid.hidraw_fido_unreadable.is_empty() {
-        out.push(Finding::new(FindingId::NoKey, Severity::Warn));
+        // "No key" only when the OS could say which devices there are.
+        out.push(match &env.hid.list_error {
+            Some(e) => Finding::new(FindingId::HidListFailed, Severity::Warn).with("error", e),
+            None => Finding::new(FindingId::NoKey, Severity::Warn),
+        });
     }
     let ctx = KeyContext::new(env, compat);
     for key in keys {
