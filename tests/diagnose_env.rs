@@ -336,3 +336,22 @@ fn the_real_system_can_be_gathered() {
     assert!(env.hid.hidraw_fido <= env.hid.hidraw_total);
     assert!(env.hid.hidraw_fido_unreadable.len() <= env.hid.hidraw_fido);
 }
+
+/// A HID listing the OS refuses becomes a fact of the environment, so every
+/// surface built from it (check, report, the app's diagnosis) says so.
+#[test]
+fn a_refused_hid_listing_is_a_fact() {
+    let mut sys = FakeSystem::new("windows");
+    assert_eq!(gather_environment(&sys).hid.list_error, None);
+    sys.hid_list_error = Some("HID error on hidapi: WinError: Config(19)".into());
+    let env = gather_environment(&sys);
+    assert_eq!(
+        env.hid.list_error.as_deref(),
+        Some("HID error on hidapi: WinError: Config(19)")
+    );
+    let json = serde_json::to_value(&env).unwrap();
+    assert_eq!(
+        json["hid"]["list_error"],
+        "HID error on hidapi: WinError: Config(19)"
+    );
+}

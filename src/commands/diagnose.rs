@@ -124,10 +124,8 @@ fn build_report(
                 Vec::new() // nothing to probe with: the `nfc-not-built` finding says why
             } else {
                 let hid_closed = env.hid.windows_elevated == Some(false);
-                let attached = hid::enumerate().unwrap_or_else(|e| {
-                    env.hid.list_error = Some(e.to_string());
-                    Vec::new()
-                });
+                // A failed listing is already a fact of `env` (hid.list_error).
+                let attached = hid::enumerate().unwrap_or_default();
                 probe_keys(
                     device, &attached, nfc_keys, hid_closed, pin, progress, content,
                 )?

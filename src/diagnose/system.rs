@@ -90,6 +90,10 @@ pub trait System {
     fn registry_subkeys(&self, _key: &str) -> Vec<String> {
         Vec::new()
     }
+    /// Why the OS cannot list HID devices right now (None when it can).
+    fn hid_list_error(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The real computer.
@@ -154,6 +158,12 @@ impl System for RealSystem {
     #[cfg(windows)]
     fn windows_elevated(&self) -> Option<bool> {
         super::system_windows::token_elevated()
+    }
+
+    fn hid_list_error(&self) -> Option<String> {
+        crate::transport::hid::enumerate()
+            .err()
+            .map(|e| e.to_string())
     }
 
     #[cfg(windows)]
@@ -231,6 +241,8 @@ pub struct FakeSystem {
     pub elevated: Option<bool>,
     /// Registry keys (`HKLM\…`) and their string values (`""`: default value).
     pub registry: BTreeMap<String, BTreeMap<String, String>>,
+    /// Returned by [`System::hid_list_error`].
+    pub hid_list_error: Option<String>,
 }
 
 impl FakeSystem {
@@ -330,6 +342,10 @@ impl System for FakeSystem {
 
     fn windows_elevated(&self) -> Option<bool> {
         self.elevated
+    }
+
+    fn hid_list_error(&self) -> Option<String> {
+        self.hid_list_error.clone()
     }
 
     fn registry_value(&self, key: &str, name: &str) -> Option<String> {

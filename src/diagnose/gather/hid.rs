@@ -35,7 +35,10 @@ fn is_hidraw_name(name: &str) -> bool {
 
 /// Collects HID access facts for `family`.
 pub fn hid_access(sys: &dyn System, family: OsFamily) -> HidAccess {
-    let mut hid = HidAccess::default();
+    let mut hid = HidAccess {
+        list_error: sys.hid_list_error(),
+        ..HidAccess::default()
+    };
     match family {
         OsFamily::Linux | OsFamily::Chromeos => {
             for name in sys
