@@ -36,7 +36,7 @@ fn probe_keys(
     content: &DiagnosisContent,
 ) -> anyhow::Result<Vec<KeyFacts>> {
     let targets: Vec<String> = match device {
-        Some(d) if webauthn::selected(Some(d)) => vec![platform::DEVICE.to_string()],
+        Some(d) if platform::is_device(d) => vec![platform::DEVICE.to_string()],
         Some(d) => {
             d.parse::<DeviceSpec>()?;
             vec![d.to_string()]

@@ -14,7 +14,7 @@ use super::keys::describe_probe;
 
 /// Whether `device` selects this path.
 pub fn selected(device: Option<&str>) -> bool {
-    device.is_some_and(|d| d == platform::DEVICE || d == "webauthn")
+    device.is_some_and(platform::is_device)
 }
 
 /// Runs the probe and prints it; exit code 0 when registration and sign-in verified.

@@ -63,17 +63,22 @@ impl BrowserVersion {
     }
 }
 
+/// Compares two versions given as numeric parts, a missing part counting
+/// as zero (`[76]` equals `[76, 0, 0]`).
+pub fn cmp_parts(a: &[u64], b: &[u64]) -> Ordering {
+    (0..a.len().max(b.len()))
+        .map(|i| {
+            let x = a.get(i).copied().unwrap_or(0);
+            let y = b.get(i).copied().unwrap_or(0);
+            x.cmp(&y)
+        })
+        .find(|o| *o != Ordering::Equal)
+        .unwrap_or(Ordering::Equal)
+}
+
 impl Ord for BrowserVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        let n = self.parts.len().max(other.parts.len());
-        (0..n)
-            .map(|i| {
-                let a = self.parts.get(i).copied().unwrap_or(0);
-                let b = other.parts.get(i).copied().unwrap_or(0);
-                a.cmp(&b)
-            })
-            .find(|o| *o != Ordering::Equal)
-            .unwrap_or(Ordering::Equal)
+        cmp_parts(&self.parts, &other.parts)
     }
 }
 

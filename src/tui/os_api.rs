@@ -50,7 +50,7 @@ pub fn real() -> Option<OsApi> {
 
 /// Whether a check of `device` goes through the API.
 pub fn takes(api: Option<&OsApi>, device: &str) -> bool {
-    device == platform::DEVICE || api.is_some_and(|a| a.hid_closed && device.starts_with("hid:"))
+    platform::is_device(device) || api.is_some_and(|a| a.hid_closed && device.starts_with("hid:"))
 }
 
 /// Runs the check through the API and reports it like a HID check: stage
@@ -60,7 +60,7 @@ pub fn takes(api: Option<&OsApi>, device: &str) -> bool {
 pub fn run_check(device: &str, api: &OsApi, tx: &Sender<Msg>, config: &WorkerConfig) -> bool {
     let mut opened = match (api.open)() {
         Ok(a) => a,
-        Err(_) if device != platform::DEVICE => return false,
+        Err(_) if !platform::is_device(device) => return false,
         Err(e) => {
             let _ = tx.send(Msg::ProbeOpenFailed {
                 device: device.to_string(),

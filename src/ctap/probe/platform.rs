@@ -41,6 +41,12 @@ pub const MIN_API_VERSION: u32 = 1;
 /// The device string that selects this path.
 pub const DEVICE: &str = "webauthn:";
 
+/// Whether `device` selects this path (`webauthn:`, or `webauthn` without
+/// the colon).
+pub fn is_device(device: &str) -> bool {
+    device == DEVICE || device == "webauthn"
+}
+
 /// Which authenticators the OS may offer (WebAuthn `authenticatorAttachment`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attachment {

@@ -23,17 +23,7 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
             })
             .collect()
     };
-    let (x, y) = (parse(a), parse(b));
-    let n = x.len().max(y.len());
-    for i in 0..n {
-        let l = x.get(i).copied().unwrap_or(0);
-        let r = y.get(i).copied().unwrap_or(0);
-        match l.cmp(&r) {
-            Ordering::Equal => continue,
-            o => return o,
-        }
-    }
-    Ordering::Equal
+    crate::diagnose::browser_version::cmp_parts(&parse(a), &parse(b))
 }
 
 /// The first version-looking word (`120.0.6099.109`) in a `--version` line.
